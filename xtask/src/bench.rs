@@ -1,0 +1,43 @@
+//! `cargo xtask bench <name>`: benchmarks that need more than `cargo bench`.
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use xshell::cmd;
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which benchmark to run.
+    #[arg(value_enum)]
+    name: BenchName,
+    /// Extra arguments for the benchmark program.
+    #[arg(last = true)]
+    extra: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BenchName {
+    /// Replaying rounds with `sim` (criterion/divan, `cargo bench -p sim`).
+    Sim,
+    /// Verified participations per second through the real server over HTTP.
+    Ingest,
+}
+
+pub fn bench(ws: &Workspace, args: &BenchArgs) -> Result<()> {
+    let extra = &args.extra;
+    match args.name {
+        BenchName::Sim => cmd!(ws.sh, "cargo bench --package sim -- {extra...}").run()?,
+        BenchName::Ingest => {
+            cmd!(
+                ws.sh,
+                "cargo build --release --package server --package tests --bins"
+            )
+            .run()?;
+            let load_generator = ws.binary("release", "bench-ingest");
+            let server = ws.binary("release", "server");
+            cmd!(ws.sh, "{load_generator} --server-bin {server} {extra...}").run()?;
+        }
+    }
+    Ok(())
+}

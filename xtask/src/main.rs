@@ -1,0 +1,52 @@
+//! `cargo xtask`: the project's build pipeline, for what cargo cannot do alone.
+//!
+//! - `dist`: build the game for the browser and write `dist/` (hashed,
+//!   precompressed files and `index.html`), printing a size table.
+//! - `run`: set up what is missing, build `dist/` if stale and start the server.
+//! - `test`: set up what is missing and run every test, browser tests included.
+//! - `bench`: run a named benchmark.
+//!
+//! Every correctness check stays reachable through `cargo test`; this crate only
+//! prepares what those tests need (the WASM build, the server binary, Chromium).
+
+mod bench;
+mod dist;
+mod run;
+mod setup;
+mod test;
+mod workspace;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "The Dream Fairy Library build pipeline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the game for the browser into `dist/` and print its sizes.
+    Dist,
+    /// Start the whole system on http://127.0.0.1:8080 (builds what is stale).
+    Run(run::RunArgs),
+    /// Run every test of the workspace, browser end-to-end tests included.
+    Test(test::TestArgs),
+    /// Run a benchmark and print its report.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let workspace = Workspace::locate()?;
+    match cli.command {
+        Command::Dist => dist::build(&workspace).map(|_| ()),
+        Command::Run(args) => run::run(&workspace, &args),
+        Command::Test(args) => test::test(&workspace, &args),
+        Command::Bench(args) => bench::bench(&workspace, &args),
+    }
+}

@@ -1,0 +1,59 @@
+//! Installing what the build and the tests need on a fresh machine: the WASM
+//! target and, for browser tests, Chromium from Debian's packages.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use xshell::{Shell, cmd};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Adds the WASM target to the pinned toolchain if it is missing.
+pub fn ensure_wasm_target(sh: &Shell) -> Result<()> {
+    let installed = cmd!(sh, "rustup target list --installed").quiet().read()?;
+    if !installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        eprintln!("xtask: adding the {WASM_TARGET} target");
+        cmd!(sh, "rustup target add {WASM_TARGET}").run()?;
+    }
+    Ok(())
+}
+
+/// Finds headless Chromium for the browser tests, installing Debian's package
+/// when running as root; otherwise says exactly what to install.
+pub fn ensure_chromium(sh: &Shell) -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("DREAMFAIRY_CHROMIUM") {
+        return Ok(path.into());
+    }
+    if let Some(path) = find_chromium() {
+        return Ok(path);
+    }
+    if !is_root(sh)? {
+        bail!(
+            "the browser tests need Chromium. Install it with \
+             `sudo apt-get install chromium fonts-noto-cjk` (Debian/Ubuntu), \
+             or point DREAMFAIRY_CHROMIUM at a Chromium or Chrome binary"
+        );
+    }
+    eprintln!("xtask: installing Chromium and a CJK font from Debian's packages");
+    cmd!(sh, "apt-get update -q").run()?;
+    cmd!(
+        sh,
+        "apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()?;
+    match find_chromium() {
+        Some(path) => Ok(path),
+        None => bail!("apt-get installed chromium, but no chromium binary is on PATH"),
+    }
+}
+
+fn find_chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(|name| which::which(name).ok())
+}
+
+fn is_root(sh: &Shell) -> Result<bool> {
+    Ok(cmd!(sh, "id -u").quiet().read()?.trim() == "0")
+}
