@@ -1,0 +1,20 @@
+//! Handlers of the public JSON API, one module per resource.
+
+pub mod live;
+pub mod players;
+pub mod rounds;
+pub mod totals;
+
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use sim::wire::RejectReason;
+
+/// The refusal for a body that could not be read: too large (413) or cut
+/// short (400).
+fn body_refusal(rejection: &BytesRejection) -> RejectReason {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        RejectReason::BodyTooLarge
+    } else {
+        RejectReason::MalformedRequest
+    }
+}

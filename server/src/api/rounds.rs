@@ -1,0 +1,204 @@
+//! The round API: start a round, finish it.
+//!
+//! Starting writes nothing: everything the finish needs travels in the
+//! signed token. Finishing runs every check, cheapest first, then appends the
+//! participation and answers only once the ledger says it is durable.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use sim::wire::{FinishRoundRequest, Receipt, RejectReason, RoundStarted, StartRoundRequest};
+use sim::{Outcome, RULES_VERSION, Rules, Seed};
+
+use super::body_refusal;
+use crate::caps::ClientAddress;
+use crate::domain::{PlayerId, ReferralCode, RoundId};
+use crate::error::AppError;
+use crate::idempotency::{self, IdempotencyKey, RequestFingerprint};
+use crate::state::AppState;
+use crate::store::{AppendOutcome, NewParticipation};
+use crate::token::RoundClaims;
+
+/// `POST /api/rounds`: starts a round for a new or returning anonymous
+/// player. The body (`StartRoundRequest`) may be empty.
+pub async fn start_round(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RoundStarted>, AppError> {
+    start(&state, address, body)
+        .map(Json)
+        .map_err(|error| state.refused(error, None, None))
+}
+
+fn start(
+    state: &AppState,
+    address: IpAddr,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<RoundStarted, AppError> {
+    state.limiter.check(address)?;
+    let body = body.map_err(|rejection| body_refusal(&rejection))?;
+    let request = if body.trim_ascii().is_empty() {
+        StartRoundRequest {
+            player: None,
+            referral: None,
+        }
+    } else {
+        serde_json::from_slice(&body).map_err(|_| RejectReason::MalformedRequest)?
+    };
+    let player = match request.player.as_deref() {
+        Some(text) => PlayerId::parse(text).map_err(|_| RejectReason::MalformedRequest)?,
+        None => PlayerId::random(),
+    };
+    let referral = match request.referral.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(ReferralCode::parse(text).map_err(|_| RejectReason::MalformedRequest)?),
+    };
+    let claims = RoundClaims {
+        round: RoundId::random(),
+        player,
+        seed: Seed(getrandom::u64().map_err(AppError::Random)?),
+        issued_at_ms: crate::now_unix_ms(),
+        rules_version: RULES_VERSION,
+        referral,
+    };
+    tracing::debug!(round.id = %claims.round, player.id = %claims.player, "round started");
+    Ok(RoundStarted {
+        round_id: claims.round.to_string(),
+        seed: claims.seed,
+        rules_version: claims.rules_version,
+        round_ms: state.rules.round_duration_ms(),
+        token: state.tokens.sign(&claims),
+        player: claims.player.to_string(),
+        issued_at_ms: claims.issued_at_ms,
+    })
+}
+
+/// `POST /api/rounds/{round_id}/finish`: verifies a played round and counts
+/// it. Requires an `Idempotency-Key` header.
+pub async fn finish_round(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    Path(round_text): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>, AppError> {
+    let started = Instant::now();
+    let mut finish = Finish {
+        round: RoundId::parse(&round_text).ok(),
+        player: None,
+    };
+    match finish.run(&state, address, &headers, body).await {
+        Ok(receipt) => {
+            state.metrics.observe_finish(started.elapsed());
+            tracing::debug!(round.id = %round_text, participation = receipt.participation, "round counted");
+            Ok(Json(receipt))
+        }
+        Err(error) => Err(state.refused(error, finish.round, finish.player)),
+    }
+}
+
+/// How long `outcome` took to play in real time.
+fn played_time(rules: &Rules, outcome: &Outcome) -> Duration {
+    let tick_hz = u64::from(rules.tick_hz.max(1));
+    Duration::from_millis(u64::from(outcome.ticks_played) * 1_000 / tick_hz)
+}
+
+/// One finish request, and what is known about it so far (for the record of
+/// a refusal).
+struct Finish {
+    round: Option<RoundId>,
+    player: Option<PlayerId>,
+}
+
+impl Finish {
+    async fn run(
+        &mut self,
+        state: &AppState,
+        address: IpAddr,
+        headers: &HeaderMap,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<Receipt, AppError> {
+        state.limiter.check(address)?;
+        let round = self.round.ok_or(RejectReason::MalformedRequest)?;
+        let body = body.map_err(|rejection| body_refusal(&rejection))?;
+        let request: FinishRoundRequest =
+            serde_json::from_slice(&body).map_err(|_| RejectReason::MalformedRequest)?;
+        let key =
+            IdempotencyKey::from_headers(headers).map_err(|_| RejectReason::MalformedRequest)?;
+        let claims = state
+            .tokens
+            .verify(&request.token)
+            .map_err(|_| RejectReason::InvalidToken)?;
+        if claims.round != round {
+            return Err(RejectReason::InvalidToken.into());
+        }
+        self.player = Some(claims.player);
+        let fingerprint = RequestFingerprint::of(&body);
+
+        // From here on this request is the only one handling the round.
+        let _in_flight = state
+            .in_flight
+            .enter(round)
+            .ok_or(RejectReason::RequestInProgress)?;
+        if let Some(counted) = state.store.find_round(round).await? {
+            return Ok(idempotency::answer_for_counted_round(
+                &counted,
+                &key,
+                &fingerprint,
+            )?);
+        }
+
+        let now_ms = crate::now_unix_ms();
+        let elapsed = Duration::from_millis(now_ms.saturating_sub(claims.issued_at_ms));
+        if elapsed > state.policy.max_round_age() {
+            return Err(RejectReason::TokenExpired.into());
+        }
+        // Judged on the claimed outcome, before spending a replay on it: the
+        // replay must then reproduce that very outcome, ticks included.
+        if elapsed
+            < state
+                .policy
+                .min_round_time(played_time(&state.rules, &request.outcome))
+        {
+            return Err(RejectReason::TooFast.into());
+        }
+        if claims.rules_version != RULES_VERSION {
+            return Err(RejectReason::RulesVersionMismatch.into());
+        }
+        let outcome = match state.replay(claims.seed, request.input_log).await? {
+            Ok(replayed) if replayed == request.outcome => replayed,
+            _ => return Err(RejectReason::ReplayMismatch.into()),
+        };
+        if !outcome.completed {
+            return Err(RejectReason::RoundIncomplete.into());
+        }
+
+        let appended = state
+            .store
+            .append(NewParticipation {
+                round,
+                player: claims.player,
+                referral: claims.referral,
+                finished_at_ms: now_ms,
+                outcome,
+                rules_version: claims.rules_version,
+                idempotency_key: key.clone(),
+                fingerprint,
+                player_daily_cap: state.policy.player_daily_cap,
+            })
+            .await?;
+        match appended {
+            AppendOutcome::Appended(participation) => Ok(participation.receipt()),
+            AppendOutcome::RoundAlreadyCounted(counted) => Ok(
+                idempotency::answer_for_counted_round(&counted, &key, &fingerprint)?,
+            ),
+            AppendOutcome::DailyCapReached => Err(RejectReason::DailyCapReached.into()),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Configuration of `server serve`, from flags or environment variables.
+//!
+//! Every setting has a flag and a `DREAMFAIRY_*` variable; defaults are for
+//! production (tests and benchmarks shorten waits and lift caps explicitly).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::WriterConfig;
+
+/// Everything `server serve` needs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, env = "DREAMFAIRY_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Directory of the ledger and the token secret; created if missing.
+    #[arg(long, env = "DREAMFAIRY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Directory of the built game (`cargo xtask dist`).
+    #[arg(long, env = "DREAMFAIRY_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+    /// Secret for signing round tokens (at least 32 bytes). Default: a random
+    /// one generated on first start and kept in `<data-dir>/secret.key`.
+    #[arg(long, env = "DREAMFAIRY_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    // (Flattened groups: their flags are documented on their own types.)
+    #[command(flatten)]
+    pub rounds: RoundPolicy,
+    #[command(flatten)]
+    pub ledger: LedgerSettings,
+}
+
+impl ServeConfig {
+    /// Production defaults with the given data and dist directories (for
+    /// tests and embedding; the CLI gets the same defaults from clap).
+    pub fn new(data_dir: impl Into<PathBuf>, dist: impl Into<PathBuf>) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: data_dir.into(),
+            dist: dist.into(),
+            secret: None,
+            rounds: RoundPolicy::default(),
+            ledger: LedgerSettings::default(),
+        }
+    }
+}
+
+/// The rules a finish must pass besides the replay.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoundPolicy {
+    /// Least server time between start and finish, in ms. Default: the time
+    /// the round actually played (its ticks at the rules' tick rate; a round
+    /// ends early once the shelf is full).
+    #[arg(long, env = "DREAMFAIRY_MIN_ROUND_MS")]
+    pub min_round_ms: Option<u64>,
+    /// Most server time between start and finish before the token expires,
+    /// in seconds.
+    #[arg(long, env = "DREAMFAIRY_ROUND_MAX_AGE_SECS", default_value_t = RoundPolicy::DEFAULT_MAX_AGE_SECS)]
+    pub round_max_age_secs: u64,
+    /// Most counted rounds per player per China day.
+    #[arg(long, env = "DREAMFAIRY_PLAYER_DAILY_CAP", default_value_t = RoundPolicy::DEFAULT_PLAYER_DAILY_CAP)]
+    pub player_daily_cap: u32,
+    /// Round-API requests per second allowed per client address, on average;
+    /// 0 turns the limit off.
+    #[arg(long, env = "DREAMFAIRY_ADDRESS_RATE", default_value_t = RoundPolicy::DEFAULT_ADDRESS_RATE)]
+    pub address_rate_per_sec: u32,
+    /// Requests a client address may send at once above its rate.
+    #[arg(long, env = "DREAMFAIRY_ADDRESS_BURST", default_value_t = RoundPolicy::DEFAULT_ADDRESS_BURST)]
+    pub address_burst: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (only
+    /// behind a reverse proxy that sets it).
+    #[arg(long, env = "DREAMFAIRY_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "DREAMFAIRY_MAX_BODY_BYTES", default_value_t = RoundPolicy::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+}
+
+impl RoundPolicy {
+    const DEFAULT_MAX_AGE_SECS: u64 = 30 * 60;
+    const DEFAULT_PLAYER_DAILY_CAP: u32 = 20;
+    // A classroom behind one address: 50 children finishing a round a minute
+    // each stay far below this.
+    const DEFAULT_ADDRESS_RATE: u32 = 20;
+    const DEFAULT_ADDRESS_BURST: u32 = 100;
+    // An input log is at most `sim::MAX_ENCODED_BYTES`; base64 and the rest
+    // of the body fit well within this.
+    const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
+
+    /// The least time between start and finish of a round that played for
+    /// `played`.
+    pub fn min_round_time(&self, played: Duration) -> Duration {
+        self.min_round_ms.map_or(played, Duration::from_millis)
+    }
+
+    /// The most time between start and finish.
+    pub fn max_round_age(&self) -> Duration {
+        Duration::from_secs(self.round_max_age_secs)
+    }
+}
+
+impl Default for RoundPolicy {
+    fn default() -> Self {
+        Self {
+            min_round_ms: None,
+            round_max_age_secs: Self::DEFAULT_MAX_AGE_SECS,
+            player_daily_cap: Self::DEFAULT_PLAYER_DAILY_CAP,
+            address_rate_per_sec: Self::DEFAULT_ADDRESS_RATE,
+            address_burst: Self::DEFAULT_ADDRESS_BURST,
+            trust_forwarded_for: false,
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// How the ledger writer batches.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LedgerSettings {
+    /// Most rows per ledger transaction.
+    #[arg(long, env = "DREAMFAIRY_BATCH_MAX_ROWS", default_value_t = WriterConfig::default().max_batch_rows)]
+    pub batch_max_rows: usize,
+    /// How long the writer gathers a batch after its first row, in
+    /// microseconds (0: write whatever is queued at once).
+    #[arg(long, env = "DREAMFAIRY_BATCH_WINDOW_US", default_value_t = WriterConfig::default().batch_window.as_micros() as u64)]
+    pub batch_window_us: u64,
+}
+
+impl LedgerSettings {
+    /// The writer configuration these settings describe.
+    pub fn writer_config(&self) -> WriterConfig {
+        WriterConfig {
+            max_batch_rows: self.batch_max_rows.max(1),
+            batch_window: Duration::from_micros(self.batch_window_us),
+            ..WriterConfig::default()
+        }
+    }
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        let writer = WriterConfig::default();
+        Self {
+            batch_max_rows: writer.max_batch_rows,
+            batch_window_us: writer.batch_window.as_micros() as u64,
+        }
+    }
+}

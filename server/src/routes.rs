@@ -1,0 +1,64 @@
+//! Every route of the server, in one place, grouped by who calls it.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+use crate::api::{live, players, rounds, totals};
+use crate::state::AppState;
+use crate::{openapi, ops, static_files};
+
+/// The paths of the JSON API and of operations, shared with the OpenAPI
+/// document so the two cannot drift apart.
+pub mod paths {
+    /// Start a round.
+    pub const ROUNDS: &str = "/api/rounds";
+    /// Finish a round.
+    pub const FINISH_ROUND: &str = "/api/rounds/{round_id}/finish";
+    /// Running totals.
+    pub const TOTALS: &str = "/api/totals";
+    /// Running totals as server-sent events.
+    pub const LIVE: &str = "/api/live";
+    /// A player's history.
+    pub const PLAYER_PARTICIPATIONS: &str = "/api/players/{player_id}/participations";
+    /// The OpenAPI document of the public API.
+    pub const OPENAPI: &str = "/api/openapi.json";
+    /// Liveness.
+    pub const HEALTHZ: &str = "/healthz";
+    /// Prometheus metrics.
+    pub const METRICS: &str = "/metrics";
+
+    /// Every path of the public JSON API (documented in the OpenAPI document).
+    pub const PUBLIC_API: [&str; 5] = [ROUNDS, FINISH_ROUND, TOTALS, LIVE, PLAYER_PARTICIPATIONS];
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    use paths::*;
+
+    // Called by the game (and by anyone: the API is public).
+    let game_api = Router::new()
+        .route(ROUNDS, post(rounds::start_round))
+        .route(FINISH_ROUND, post(rounds::finish_round))
+        .route(TOTALS, get(totals::get_totals))
+        .route(LIVE, get(live::stream_totals))
+        .route(PLAYER_PARTICIPATIONS, get(players::list_participations))
+        .route(OPENAPI, get(openapi::get_document));
+
+    // Called by the operators' monitoring.
+    let operations = Router::new()
+        .route(HEALTHZ, get(ops::healthz))
+        .route(METRICS, get(ops::get_metrics));
+
+    // Fetched by browsers: the game itself.
+    let game_files = static_files::router(&state.dist);
+
+    Router::new()
+        .merge(game_api)
+        .merge(operations)
+        .merge(game_files)
+        .layer(DefaultBodyLimit::max(state.policy.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

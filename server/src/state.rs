@@ -1,0 +1,175 @@
+//! The state every handler shares: cheap to clone, one `Arc` inside.
+
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sim::wire::RejectReason;
+use sim::{InputLog, Outcome, ReplayError, Rules, Seed};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::caps::AddressLimiter;
+use crate::config::{RoundPolicy, ServeConfig};
+use crate::domain::{PlayerId, RoundId};
+use crate::error::AppError;
+use crate::idempotency::InFlight;
+use crate::metrics::Metrics;
+use crate::store::{RejectionRecord, SqliteStore, Store, StoreError};
+use crate::token::{SecretError, TokenKey};
+
+/// Handle on [`App`], given to every handler.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// What the server is made of.
+#[derive(Debug)]
+pub struct App {
+    /// The participation ledger.
+    pub store: Arc<dyn Store>,
+    /// Signs and verifies round tokens.
+    pub tokens: TokenKey,
+    /// Timing, caps and limits of the round API.
+    pub policy: RoundPolicy,
+    /// The rules rounds are played and replayed with.
+    pub rules: Rules,
+    /// Per-address request limit.
+    pub limiter: AddressLimiter,
+    /// Rounds whose finish is being handled.
+    pub in_flight: Arc<InFlight>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// The built game (`index.html`, `static/`).
+    pub dist: PathBuf,
+    /// Cancelled when the server starts shutting down (ends live streams).
+    pub shutdown: CancellationToken,
+    /// One permit per core: replays are CPU work, and running more at once
+    /// than there are cores only makes each slower.
+    replay_slots: Semaphore,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The token secret could not be set up.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The ledger could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppState {
+    /// Opens everything `config` names: creates the data directory, loads or
+    /// creates the token secret, opens the SQLite ledger and starts its
+    /// writer.
+    pub fn open(config: &ServeConfig) -> Result<Self, StartupError> {
+        let data_dir = &config.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(|source| StartupError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let tokens = match &config.secret {
+            Some(secret) => TokenKey::new(secret.as_bytes())?,
+            None => TokenKey::load_or_create(&data_dir.join("secret.key"))?,
+        };
+        let metrics = Arc::new(Metrics::default());
+        let store = SqliteStore::open(
+            &data_dir.join(SqliteStore::FILE_NAME),
+            config.ledger.writer_config(),
+            metrics.ledger.clone(),
+        )?;
+        Ok(Self::from_parts(Arc::new(store), tokens, metrics, config))
+    }
+
+    /// Assembles the state from parts already open (tests use another store
+    /// or a known secret this way).
+    pub fn from_parts(
+        store: Arc<dyn Store>,
+        tokens: TokenKey,
+        metrics: Arc<Metrics>,
+        config: &ServeConfig,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self(Arc::new(App {
+            store,
+            tokens,
+            policy: config.rounds.clone(),
+            rules: Rules::CURRENT,
+            limiter: AddressLimiter::new(
+                config.rounds.address_rate_per_sec,
+                config.rounds.address_burst,
+            ),
+            in_flight: Arc::default(),
+            metrics,
+            dist: config.dist.clone(),
+            shutdown: CancellationToken::new(),
+            replay_slots: Semaphore::new(cores),
+        }))
+    }
+}
+
+impl App {
+    /// Replays `log` on a blocking thread, at most one replay per core at a
+    /// time, so the async threads stay free to accept and answer.
+    pub async fn replay(
+        &self,
+        seed: Seed,
+        log: InputLog,
+    ) -> Result<Result<Outcome, ReplayError>, AppError> {
+        // The semaphore is never closed, so acquiring only waits.
+        let _slot = self.replay_slots.acquire().await;
+        let rules = self.rules;
+        let started = Instant::now();
+        let outcome = tokio::task::spawn_blocking(move || sim::replay(seed, &rules, &log)).await?;
+        self.metrics.observe_replay(started.elapsed());
+        Ok(outcome)
+    }
+
+    /// Records a refused round-API request (reason, round and player when
+    /// known) and gives the error back, for `map_err`.
+    pub fn refused(
+        &self,
+        error: AppError,
+        round: Option<RoundId>,
+        player: Option<PlayerId>,
+    ) -> AppError {
+        if let Some(reason) = error.reject_reason() {
+            self.record_rejection(reason, round, player);
+        }
+        error
+    }
+
+    fn record_rejection(
+        &self,
+        reason: RejectReason,
+        round: Option<RoundId>,
+        player: Option<PlayerId>,
+    ) {
+        tracing::debug!(?reason, round.id = ?round.map(|id| id.to_string()), "request refused");
+        self.metrics.count_rejection(reason);
+        self.store.record_rejection(RejectionRecord {
+            at_ms: crate::now_unix_ms(),
+            reason,
+            round,
+            player,
+        });
+    }
+}

@@ -1,0 +1,201 @@
+//! The participation ledger, behind the [`Store`] trait.
+//!
+//! Handlers talk to `Arc<dyn Store>` only, so a PostgreSQL backend can be
+//! added beside [`SqliteStore`] without touching them. Every type here is a
+//! domain type: no database type leaves this module.
+//!
+//! The contract every backend keeps:
+//! - `append` answers only after the participation is durable;
+//! - participation numbers are contiguous from 1 and never reused;
+//! - a round id is counted at most once, decided by the ledger itself;
+//! - tallies (total, per day, per referral code, rejections per reason) move
+//!   in the same transaction as the rows they count.
+
+mod sqlite;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sim::Outcome;
+use sim::wire::{ParticipationRecord, Receipt, RejectReason, Totals};
+use tokio::sync::watch;
+
+pub use sqlite::{BulkLoadReport, LedgerCheck, SqliteStore};
+pub use writer::WriterConfig;
+
+use crate::domain::{ChinaDay, PlayerId, ReferralCode, RoundId};
+use crate::idempotency::{IdempotencyKey, RequestFingerprint};
+
+/// A verified round, ready to be appended to the ledger.
+#[derive(Debug, Clone)]
+pub struct NewParticipation {
+    /// The round played.
+    pub round: RoundId,
+    /// Who played it.
+    pub player: PlayerId,
+    /// The share link the player came from, if any.
+    pub referral: Option<ReferralCode>,
+    /// When the server accepted the finish, in ms since the Unix epoch.
+    pub finished_at_ms: u64,
+    /// The outcome, as replayed by the server.
+    pub outcome: Outcome,
+    /// `sim::RULES_VERSION` the round was played and replayed with.
+    pub rules_version: u32,
+    /// The finish request's `Idempotency-Key`.
+    pub idempotency_key: IdempotencyKey,
+    /// Fingerprint of the finish request's body.
+    pub fingerprint: RequestFingerprint,
+    /// Most participations this player may have on that China day; the
+    /// ledger refuses the append beyond it (decided by the single writer, so
+    /// concurrent finishes cannot overshoot).
+    pub player_daily_cap: u32,
+}
+
+/// A participation as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participation {
+    /// Its number in the contiguous sequence, from 1.
+    pub number: u64,
+    /// The round played.
+    pub round: RoundId,
+    /// Who played it.
+    pub player: PlayerId,
+    /// When it was accepted, in ms since the Unix epoch.
+    pub finished_at_ms: u64,
+    /// How many participations its China day had once it was counted.
+    pub day_count: u64,
+    /// Score of the round.
+    pub score: u32,
+    /// Books caught in the round.
+    pub books_caught: u32,
+    /// The `Idempotency-Key` of the request that counted it.
+    pub idempotency_key: IdempotencyKey,
+    /// Fingerprint of the body of the request that counted it.
+    pub fingerprint: RequestFingerprint,
+}
+
+impl Participation {
+    /// The receipt the player got when it was counted (the same bytes every
+    /// time, so an idempotent replay answers exactly the first answer).
+    pub fn receipt(&self) -> Receipt {
+        Receipt {
+            round_id: self.round.to_string(),
+            participation: self.number,
+            player: self.player.to_string(),
+            // Numbers are contiguous, so the total right after this
+            // participation was its own number.
+            total_participations: self.number,
+            today_participations: self.day_count,
+        }
+    }
+
+    /// The line of the player's history.
+    pub fn record(&self) -> ParticipationRecord {
+        ParticipationRecord {
+            participation: self.number,
+            round_id: self.round.to_string(),
+            finished_at_ms: self.finished_at_ms,
+            score: self.score,
+            books_caught: self.books_caught,
+        }
+    }
+}
+
+/// What the ledger did with a [`NewParticipation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Counted, durably.
+    Appended(Participation),
+    /// The round was already counted (by this request earlier or by
+    /// another); nothing was written.
+    RoundAlreadyCounted(Participation),
+    /// The player reached the daily cap; nothing was written.
+    DailyCapReached,
+}
+
+/// A refused request, kept for fraud statistics and support.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectionRecord {
+    /// When it was refused, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// Why.
+    pub reason: RejectReason,
+    /// The round, when the request named one.
+    pub round: Option<RoundId>,
+    /// The player, when known from a valid token or the request.
+    pub player: Option<PlayerId>,
+}
+
+/// The ledger's running tallies, published after every commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerTotals {
+    /// Participations ever counted (= the last participation number).
+    pub participations: u64,
+    /// The latest China day with a participation (or the day the ledger was
+    /// opened).
+    pub day: ChinaDay,
+    /// Participations counted on `day`.
+    pub day_participations: u64,
+    /// Rejections ever recorded, by reason.
+    pub rejections: BTreeMap<RejectReason, u64>,
+}
+
+impl LedgerTotals {
+    /// The public totals as seen on `today`: a day with no participation yet
+    /// counts 0 even before the first write of that day moves `day`.
+    pub fn to_wire(&self, today: ChinaDay) -> Totals {
+        Totals {
+            participations: self.participations,
+            today: if self.day == today {
+                self.day_participations
+            } else {
+                0
+            },
+            rejections: self.rejections.clone(),
+        }
+    }
+}
+
+/// Why the ledger could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed (disk full, I/O error, corruption...).
+    #[error("ledger database error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The writer has stopped (the server is shutting down).
+    #[error("the ledger writer has stopped")]
+    WriterStopped,
+    /// The ledger's contents break one of its invariants.
+    #[error("ledger inconsistency: {0}")]
+    Inconsistent(String),
+}
+
+/// The participation ledger. See the module documentation for the contract.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Counts a verified round, answering once it is durable.
+    async fn append(&self, participation: NewParticipation) -> Result<AppendOutcome, StoreError>;
+
+    /// Queues a rejection to be written with the next batch. Never blocks:
+    /// when the queue is full the record is dropped and logged, so a flood of
+    /// bad requests cannot stall honest ones.
+    fn record_rejection(&self, rejection: RejectionRecord);
+
+    /// The participation that counted `round`, if any.
+    async fn find_round(&self, round: RoundId) -> Result<Option<Participation>, StoreError>;
+
+    /// A player's most recent participations, newest first, at most `limit`.
+    async fn player_history(
+        &self,
+        player: PlayerId,
+        limit: u32,
+    ) -> Result<Vec<Participation>, StoreError>;
+
+    /// The running tallies; the receiver sees every commit.
+    fn totals(&self) -> watch::Receiver<LedgerTotals>;
+
+    /// Writes everything queued so far, then stops the writer. Appends after
+    /// this fail with [`StoreError::WriterStopped`].
+    async fn close(&self) -> Result<(), StoreError>;
+}

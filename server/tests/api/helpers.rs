@@ -1,0 +1,324 @@
+//! Test helpers: a real server on 127.0.0.1:0 in a temporary data directory,
+//! an HTTP client, and the round-trips every test needs.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use server::config::ServeConfig;
+use server::metrics::Metrics;
+use server::store::{LedgerTotals, SqliteStore, Store};
+use server::token::TokenKey;
+use server::{AppState, ServeError};
+use sim::Rules;
+use sim::wire::{
+    ApiError, FinishRoundRequest, RejectReason, RoundStarted, StartRoundRequest, Totals,
+};
+use tempfile::TempDir;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// The token secret of test servers, so tests can sign tokens of their own.
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// Rounds started at most to find one the scripted player completes.
+const MAX_SEEDS_TRIED: usize = 20;
+
+/// How long a test waits for something the server does asynchronously.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A server running in this process, with everything a test needs.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// A client for it (no compression, no proxy).
+    pub client: reqwest::Client,
+    /// Signs tokens exactly as the server does.
+    pub tokens: TokenKey,
+    /// The server's state (its store, for watching the tallies).
+    pub state: AppState,
+    /// The configuration it was started with.
+    pub config: ServeConfig,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), ServeError>>>,
+    /// Kept alive for the life of the test (and reused by `restart`).
+    pub data_dir: Arc<TempDir>,
+}
+
+/// Test defaults: no minimum wait (rounds are played by the bot at CPU
+/// speed) and no per-address limit (every test client is 127.0.0.1).
+pub fn test_config(data_dir: &TempDir) -> ServeConfig {
+    let mut config = ServeConfig::new(data_dir.path(), data_dir.path().join("dist"));
+    config.secret = Some(SECRET.into());
+    config.rounds.min_round_ms = Some(0);
+    config.rounds.address_rate_per_sec = 0;
+    config
+}
+
+/// A server with the test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server with the test defaults changed by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let data_dir = Arc::new(tempfile::tempdir().expect("a temporary data directory"));
+    let mut config = test_config(&data_dir);
+    configure(&mut config);
+    start(config, data_dir, |state| state).await
+}
+
+/// A server whose store is `wrap` applied to the SQLite store (to hold
+/// requests at a chosen point).
+pub async fn spawn_app_with_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> TestApp {
+    let data_dir = Arc::new(tempfile::tempdir().expect("a temporary data directory"));
+    let config = test_config(&data_dir);
+    let metrics = Arc::new(Metrics::default());
+    let sqlite = SqliteStore::open(
+        &config.data_dir.join(SqliteStore::FILE_NAME),
+        config.ledger.writer_config(),
+        metrics.ledger.clone(),
+    )
+    .expect("the ledger opens");
+    let store = wrap(Arc::new(sqlite));
+    let tokens = TokenKey::new(SECRET.as_bytes()).unwrap();
+    let state = AppState::from_parts(store, tokens, metrics, &config);
+    start(config, data_dir, move |_| state).await
+}
+
+async fn start(
+    config: ServeConfig,
+    data_dir: Arc<TempDir>,
+    state: impl FnOnce(AppState) -> AppState,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let state = state(AppState::open(&config).expect("the server state opens"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base_url,
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        tokens: TokenKey::new(SECRET.as_bytes()).unwrap(),
+        state,
+        config,
+        stop: Some(stop),
+        server: Some(server),
+        data_dir,
+    }
+}
+
+impl TestApp {
+    /// Shuts the server down gracefully and waits until the ledger is closed.
+    pub async fn shutdown(mut self) {
+        self.stop_server().await;
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let result = tokio::time::timeout(WAIT, server)
+                .await
+                .expect("graceful shutdown within the wait");
+            result.expect("the server task").expect("a clean shutdown");
+        }
+    }
+
+    /// Stops this server and starts another on the same data directory
+    /// and configuration (a planned restart).
+    pub async fn restart(mut self) -> TestApp {
+        self.stop_server().await;
+        start(self.config.clone(), Arc::clone(&self.data_dir), |state| {
+            state
+        })
+        .await
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Starts a round as `request`.
+    pub async fn start_round_with(&self, request: &StartRoundRequest) -> RoundStarted {
+        let response = self
+            .client
+            .post(self.url("/api/rounds"))
+            .json(request)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "start round: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.expect("a RoundStarted body")
+    }
+
+    /// Starts a round for a new player.
+    pub async fn start_round(&self) -> RoundStarted {
+        self.start_round_with(&StartRoundRequest {
+            player: None,
+            referral: None,
+        })
+        .await
+    }
+
+    /// Starts a round for `player`.
+    pub async fn start_round_as(&self, player: &str) -> RoundStarted {
+        self.start_round_with(&StartRoundRequest {
+            player: Some(player.into()),
+            referral: None,
+        })
+        .await
+    }
+
+    /// Posts `body` (raw bytes) to the finish endpoint of `round_id`.
+    pub async fn finish_raw(
+        &self,
+        round_id: &str,
+        key: Option<&str>,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api/rounds/{round_id}/finish")))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Posts a finish request.
+    pub async fn finish(
+        &self,
+        round_id: &str,
+        key: &str,
+        request: &FinishRoundRequest,
+    ) -> reqwest::Response {
+        self.finish_raw(round_id, Some(key), serde_json::to_vec(request).unwrap())
+            .await
+    }
+
+    /// Starts rounds as `start` until the scripted player completes one (it
+    /// completes most seeds), and returns it with the finish request an
+    /// honest client would send.
+    pub async fn played_round_with(
+        &self,
+        start: &StartRoundRequest,
+    ) -> (RoundStarted, FinishRoundRequest) {
+        for _ in 0..MAX_SEEDS_TRIED {
+            let started = self.start_round_with(start).await;
+            let request = play(&started);
+            if request.outcome.completed {
+                return (started, request);
+            }
+        }
+        panic!("the scripted player completed none of {MAX_SEEDS_TRIED} rounds");
+    }
+
+    /// [`Self::played_round_with`] for `player` (a new player if `None`).
+    pub async fn played_round(&self, player: Option<&str>) -> (RoundStarted, FinishRoundRequest) {
+        self.played_round_with(&StartRoundRequest {
+            player: player.map(str::to_owned),
+            referral: None,
+        })
+        .await
+    }
+
+    /// Plays and finishes a round for `player` (a new player if `None`),
+    /// expecting a receipt.
+    pub async fn play_and_count(&self, player: Option<&str>) -> sim::wire::Receipt {
+        let (started, request) = self.played_round(player).await;
+        let response = self
+            .finish(&started.round_id, &started.round_id, &request)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "finish: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.expect("a Receipt body")
+    }
+
+    /// `GET /api/totals`.
+    pub async fn totals(&self) -> Totals {
+        let response = self
+            .client
+            .get(self.url("/api/totals"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("a Totals body")
+    }
+
+    /// The ledger's tallies as published after each commit.
+    pub fn ledger_totals(&self) -> watch::Receiver<LedgerTotals> {
+        self.state.store.totals()
+    }
+
+    /// Runs `request`, which must be refused with `status` and `reason`, and
+    /// checks that the refusal is recorded (its tally moves by one) while
+    /// the participation tallies do not move.
+    pub async fn assert_refused<F>(&self, status: StatusCode, reason: RejectReason, request: F)
+    where
+        F: Future<Output = reqwest::Response>,
+    {
+        let before = self.ledger_totals().borrow().clone();
+        let response = request.await;
+        assert_eq!(response.status(), status, "status for {reason:?}");
+        let error: ApiError = response.json().await.expect("an ApiError body");
+        assert_eq!(error.reason, reason, "reason");
+        assert_eq!(
+            error,
+            ApiError::from(reason),
+            "the messages are the reason's own"
+        );
+
+        let expected = before.rejections.get(&reason).copied().unwrap_or(0) + 1;
+        let mut totals = self.ledger_totals();
+        let recorded = tokio::time::timeout(
+            WAIT,
+            totals.wait_for(|totals| {
+                totals.rejections.get(&reason).copied().unwrap_or(0) >= expected
+            }),
+        )
+        .await;
+        assert!(recorded.is_ok(), "the {reason:?} refusal must be recorded");
+        let after = self.totals().await;
+        assert_eq!(
+            after.participations, before.participations,
+            "a refusal counts no participation"
+        );
+        assert_eq!(
+            after.rejections.get(&reason).copied(),
+            Some(expected),
+            "one more {reason:?} in /api/totals"
+        );
+    }
+}
+
+/// Plays `started` with the scripted player: the finish request an honest
+/// client would send.
+pub fn play(started: &RoundStarted) -> FinishRoundRequest {
+    let (input_log, outcome) = sim::bot::play_round(started.seed, &Rules::CURRENT);
+    FinishRoundRequest {
+        token: started.token.clone(),
+        input_log,
+        outcome,
+    }
+}

@@ -1,0 +1,183 @@
+//! Idempotent finishes (IETF draft "The Idempotency-Key HTTP Header Field").
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use server::domain::{PlayerId, RoundId};
+use server::store::{
+    AppendOutcome, LedgerTotals, NewParticipation, Participation, RejectionRecord, Store,
+    StoreError,
+};
+use sim::wire::{Receipt, RejectReason};
+use tokio::sync::{Notify, Semaphore, watch};
+
+use crate::helpers::{WAIT, spawn_app, spawn_app_with_store};
+
+#[tokio::test]
+async fn the_same_key_and_body_get_the_first_answer_again() {
+    let app = spawn_app().await;
+    let (started, request) = app.played_round(None).await;
+    let first = app.finish(&started.round_id, "retry-me", &request).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = first.bytes().await.unwrap();
+    for attempt in 1..=3 {
+        let again = app.finish(&started.round_id, "retry-me", &request).await;
+        assert_eq!(again.status(), StatusCode::OK, "retry {attempt}");
+        assert_eq!(
+            again.bytes().await.unwrap(),
+            first,
+            "retry {attempt} answers the first receipt, byte for byte"
+        );
+    }
+    let totals = app.totals().await;
+    assert_eq!(totals.participations, 1, "retries count nothing");
+    assert!(
+        totals.rejections.is_empty(),
+        "and are not refusals: {:?}",
+        totals.rejections
+    );
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_422_idempotency_key_reused() {
+    let app = spawn_app().await;
+    let (started, request) = app.played_round(None).await;
+    assert_eq!(
+        app.finish(&started.round_id, "key", &request)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // The same content, laid out differently, is another body.
+    let other_body = serde_json::to_vec_pretty(&request).unwrap();
+    app.assert_refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        RejectReason::IdempotencyKeyReused,
+        app.finish_raw(&started.round_id, Some("key"), other_body),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_first_answer_survives_a_restart() {
+    let app = spawn_app().await;
+    let (started, request) = app.played_round(None).await;
+    let first: Receipt = app
+        .finish(&started.round_id, "key", &request)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let app = app.restart().await;
+    let again = app.finish(&started.round_id, "key", &request).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "a retry after a restart still gets its receipt"
+    );
+    assert_eq!(
+        again.json::<Receipt>().await.unwrap(),
+        first,
+        "the same receipt"
+    );
+    assert_eq!(app.totals().await.participations, 1, "counted once");
+}
+
+/// A store that holds every append until the test lets it through, and
+/// tells the test when one is waiting.
+#[derive(Debug)]
+struct GatedStore {
+    inner: Arc<dyn Store>,
+    append_waiting: Notify,
+    gate: Semaphore,
+}
+
+#[async_trait::async_trait]
+impl Store for GatedStore {
+    async fn append(&self, participation: NewParticipation) -> Result<AppendOutcome, StoreError> {
+        self.append_waiting.notify_one();
+        let _pass = self.gate.acquire().await;
+        self.inner.append(participation).await
+    }
+
+    fn record_rejection(&self, rejection: RejectionRecord) {
+        self.inner.record_rejection(rejection);
+    }
+
+    async fn find_round(&self, round: RoundId) -> Result<Option<Participation>, StoreError> {
+        self.inner.find_round(round).await
+    }
+
+    async fn player_history(
+        &self,
+        player: PlayerId,
+        limit: u32,
+    ) -> Result<Vec<Participation>, StoreError> {
+        self.inner.player_history(player, limit).await
+    }
+
+    fn totals(&self) -> watch::Receiver<LedgerTotals> {
+        self.inner.totals()
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.inner.close().await
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_while_the_first_is_in_flight_is_409_request_in_progress() {
+    let gated = Arc::new(std::sync::OnceLock::<Arc<GatedStore>>::new());
+    let gated_for_app = Arc::clone(&gated);
+    let app = spawn_app_with_store(move |inner| {
+        let store = Arc::new(GatedStore {
+            inner,
+            append_waiting: Notify::new(),
+            gate: Semaphore::new(0),
+        });
+        let _ = gated_for_app.set(Arc::clone(&store));
+        store
+    })
+    .await;
+    let gated = gated.get().expect("the gated store is in place");
+    let (started, request) = app.played_round(None).await;
+
+    let first = tokio::spawn({
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/rounds/{}/finish", started.round_id)),
+        );
+        let body = serde_json::to_vec(&request).unwrap();
+        async move {
+            client
+                .post(url)
+                .header("idempotency-key", "key")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::timeout(WAIT, gated.append_waiting.notified())
+        .await
+        .expect("the first finish reaches the ledger");
+
+    app.assert_refused(
+        StatusCode::CONFLICT,
+        RejectReason::RequestInProgress,
+        app.finish(&started.round_id, "key", &request),
+    )
+    .await;
+
+    gated.gate.add_permits(1);
+    let first = tokio::time::timeout(WAIT, first)
+        .await
+        .expect("the first finish completes")
+        .unwrap();
+    assert_eq!(
+        first.status(),
+        StatusCode::OK,
+        "the first finish is counted"
+    );
+    assert_eq!(app.totals().await.participations, 1, "once");
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the round API over real HTTP: a server on
+//! 127.0.0.1:0 in a temporary data directory, driven with reqwest.
+
+mod helpers;
+mod idempotency;
+mod reads;
+mod refusals;
+mod rounds;
+mod static_files;

@@ -1,0 +1,187 @@
+//! The honest path: start, play, finish, counted once, durably.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use server::store::SqliteStore;
+use sim::wire::{ParticipationRecord, StartRoundRequest};
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn starting_a_round_issues_a_signed_round_and_writes_nothing() {
+    let app = spawn_app().await;
+    let started = app.start_round().await;
+    assert_eq!(
+        started.rules_version,
+        sim::RULES_VERSION,
+        "the server's rules"
+    );
+    assert_eq!(
+        started.round_ms,
+        sim::Rules::CURRENT.round_duration_ms(),
+        "the rules' round length"
+    );
+    let claims = app
+        .tokens
+        .verify(&started.token)
+        .expect("a token signed with the server secret");
+    assert_eq!(
+        claims.round.to_string(),
+        started.round_id,
+        "the token names the round"
+    );
+    assert_eq!(
+        claims.player.to_string(),
+        started.player,
+        "the token names the player"
+    );
+    assert_eq!(claims.seed, started.seed, "the token carries the seed");
+
+    let again = app.start_round_as(&started.player).await;
+    assert_eq!(
+        again.player, started.player,
+        "a returning player keeps their id"
+    );
+    assert_ne!(again.round_id, started.round_id, "every round is new");
+
+    let totals = app.totals().await;
+    assert_eq!(totals.participations, 0, "starting counts nothing");
+    assert!(
+        totals.rejections.is_empty(),
+        "and refuses nothing: {:?}",
+        totals.rejections
+    );
+}
+
+#[tokio::test]
+async fn an_empty_body_starts_a_round_for_a_new_player() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/rounds"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "no body is fine");
+}
+
+#[tokio::test]
+async fn a_played_round_is_counted_with_a_receipt() {
+    let app = spawn_app().await;
+    let receipt = app.play_and_count(None).await;
+    assert_eq!(
+        receipt.participation, 1,
+        "the first participation is number 1"
+    );
+    assert_eq!(receipt.total_participations, 1);
+    assert_eq!(receipt.today_participations, 1);
+    let totals = app.totals().await;
+    assert_eq!(
+        (totals.participations, totals.today),
+        (1, 1),
+        "the totals moved by one"
+    );
+
+    let history: Vec<ParticipationRecord> = app
+        .client
+        .get(app.url(&format!("/api/players/{}/participations", receipt.player)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "the player's history holds the round");
+    assert_eq!(history[0].participation, 1);
+    assert_eq!(history[0].round_id, receipt.round_id);
+}
+
+#[tokio::test]
+async fn concurrent_finishes_get_contiguous_numbers() {
+    const ROUNDS: u64 = 24;
+    let app = spawn_app().await;
+    let mut played = Vec::new();
+    for _ in 0..ROUNDS {
+        played.push(app.played_round(None).await);
+    }
+    let finishes = played
+        .iter()
+        .map(|(started, request)| app.finish(&started.round_id, &started.round_id, request));
+    let mut numbers = BTreeSet::new();
+    for response in futures::future::join_all(finishes).await {
+        assert_eq!(response.status(), StatusCode::OK);
+        let receipt: sim::wire::Receipt = response.json().await.unwrap();
+        numbers.insert(receipt.participation);
+    }
+    assert_eq!(
+        numbers,
+        (1..=ROUNDS).collect(),
+        "numbers 1..={ROUNDS}, each once"
+    );
+    assert_eq!(app.totals().await.participations, ROUNDS);
+}
+
+#[tokio::test]
+async fn a_referral_code_travels_in_the_token_and_is_tallied_with_the_round() {
+    let app = spawn_app().await;
+    let referred = StartRoundRequest {
+        player: None,
+        referral: Some("teacher-li".into()),
+    };
+    let (started, request) = app.played_round_with(&referred).await;
+    let claims = app.tokens.verify(&started.token).unwrap();
+    assert_eq!(
+        claims.referral.map(|code| code.to_string()),
+        Some("teacher-li".into()),
+        "in the token"
+    );
+    let response = app.finish(&started.round_id, "key", &request).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "a referred round counts like any other"
+    );
+
+    let data_dir = app.data_dir.clone();
+    app.shutdown().await;
+    let check = SqliteStore::check(&data_dir.path().join(SqliteStore::FILE_NAME)).unwrap();
+    assert_eq!(check.participations, 1);
+    assert!(
+        check.problems.is_empty(),
+        "the referral tally matches its rows: {:?}",
+        check.problems
+    );
+}
+
+#[tokio::test]
+async fn every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown() {
+    const ROUNDS: u64 = 16;
+    let app = spawn_app_with(|config| config.ledger.batch_max_rows = 4).await;
+    let mut played = Vec::new();
+    for _ in 0..ROUNDS {
+        played.push(app.played_round(None).await);
+    }
+    let finishes = played
+        .iter()
+        .map(|(started, request)| app.finish(&started.round_id, &started.round_id, request));
+    let acknowledged = futures::future::join_all(finishes)
+        .await
+        .iter()
+        .filter(|response| response.status() == StatusCode::OK)
+        .count();
+    assert_eq!(acknowledged as u64, ROUNDS, "every finish acknowledged");
+
+    let data_dir = app.data_dir.clone();
+    app.shutdown().await;
+    let check = SqliteStore::check(&data_dir.path().join(SqliteStore::FILE_NAME)).unwrap();
+    assert_eq!(
+        check.participations, ROUNDS,
+        "every acknowledged round is on disk"
+    );
+    assert!(
+        check.problems.is_empty(),
+        "the ledger is sound: {:?}",
+        check.problems
+    );
+}
