@@ -1,0 +1,423 @@
+//! Headless Chromium driven over the DevTools protocol (`chromiumoxide`).
+//!
+//! [`Browser::launch`] starts a fresh Chromium (its own empty profile, software
+//! WebGL2 through SwiftShader, no background networking) and [`Browser::open`]
+//! gives a [`Page`] that records, from before the first byte, everything the
+//! tests check: console errors, uncaught exceptions, failed loads, and the bytes
+//! each response took on the wire.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chromiumoxide::cdp::IntoEventKind;
+use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventLoadingFailed, EventLoadingFinished, EventResponseReceived, RequestId,
+};
+use chromiumoxide::cdp::js_protocol::runtime::{
+    ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
+};
+use chromiumoxide::handler::viewport::Viewport;
+use chromiumoxide::listeners::EventStream;
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{BrowserConfig, Handler};
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
+
+/// How often [`Page::wait_until`] re-evaluates its condition.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Serialises browser tests: each Chromium with software WebGL wants both
+/// cores of these machines, and parallel ones would only time each other out.
+static ONE_BROWSER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Holds the machine's one browser slot until dropped.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_BROWSER_AT_A_TIME.lock().await
+}
+
+/// A screen size the game must work on.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen {
+    /// Used in artifact file names.
+    pub name: &'static str,
+    /// CSS pixels.
+    pub width: u32,
+    /// CSS pixels.
+    pub height: u32,
+    /// Device pixels per CSS pixel.
+    pub scale: f64,
+    /// Phone emulation: touch events and a mobile viewport.
+    pub mobile: bool,
+}
+
+/// A portrait phone, as most players hold it.
+pub const PHONE: Screen = Screen {
+    name: "phone",
+    width: 360,
+    height: 640,
+    scale: 2.0,
+    mobile: true,
+};
+
+/// A desktop browser window.
+pub const DESKTOP: Screen = Screen {
+    name: "desktop",
+    width: 1280,
+    height: 800,
+    scale: 1.0,
+    mobile: false,
+};
+
+/// A running headless Chromium.
+#[derive(Debug)]
+pub struct Browser {
+    browser: chromiumoxide::Browser,
+    handler: JoinHandle<()>,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts Chromium with a fresh profile, emulating `screen`.
+    ///
+    /// # Panics
+    /// When no Chromium is installed, with how to get one.
+    pub async fn launch(screen: Screen) -> Browser {
+        let profile = tempfile::tempdir().expect("a temporary profile folder");
+        let config = BrowserConfig::builder()
+            .chrome_executable(chromium_binary())
+            .user_data_dir(profile.path())
+            .no_sandbox()
+            .window_size(screen.width, screen.height)
+            .viewport(Viewport {
+                width: screen.width,
+                height: screen.height,
+                device_scale_factor: Some(screen.scale),
+                emulating_mobile: screen.mobile,
+                is_landscape: false,
+                has_touch: screen.mobile,
+            })
+            .args([
+                // WebGL2 in software: these machines have no GPU.
+                "--use-angle=swiftshader",
+                "--enable-unsafe-swiftshader",
+                // Keep Chromium off the (closed) network.
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ])
+            .launch_timeout(Duration::from_secs(60))
+            .request_timeout(Duration::from_secs(60))
+            .build()
+            .expect("a valid Chromium configuration");
+        let (browser, handler) = chromiumoxide::Browser::launch(config)
+            .await
+            .expect("Chromium starts");
+        Browser {
+            browser,
+            handler: tokio::spawn(drive(handler)),
+            _profile: profile,
+        }
+    }
+
+    /// Opens a tab, starts recording, then navigates to `url`.
+    pub async fn open(&self, url: &str) -> Page {
+        let page = self
+            .browser
+            .new_page("about:blank")
+            .await
+            .expect("a new tab opens");
+        let record = Arc::new(Mutex::new(Record::default()));
+        // Listen before navigating, so nothing the page does is missed.
+        let recorders = vec![
+            tokio::spawn(record_console(listen(&page).await, record.clone())),
+            tokio::spawn(record_exceptions(listen(&page).await, record.clone())),
+            tokio::spawn(record_log(listen(&page).await, record.clone())),
+            tokio::spawn(record_network(
+                (
+                    listen(&page).await,
+                    listen(&page).await,
+                    listen(&page).await,
+                ),
+                record.clone(),
+            )),
+        ];
+        page.goto(url).await.expect("the page loads");
+        Page {
+            page,
+            record,
+            recorders,
+        }
+    }
+
+    /// Closes Chromium and waits for it to exit.
+    pub async fn close(mut self) {
+        let _ = self.browser.close().await;
+        let _ = self.browser.wait().await;
+        self.handler.abort();
+    }
+}
+
+/// Pumps the DevTools connection until Chromium goes away.
+async fn drive(mut handler: Handler) {
+    while let Some(event) = handler.next().await {
+        if event.is_err() {
+            break;
+        }
+    }
+}
+
+/// The Chromium binary: `DREAMFAIRY_CHROMIUM` (set by `cargo xtask test`,
+/// which installs Chromium where it can), else `chromium` on the PATH.
+fn chromium_binary() -> PathBuf {
+    std::env::var_os("DREAMFAIRY_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| which::which("chromium").ok())
+        .expect("no Chromium found: run `cargo xtask test`, or set DREAMFAIRY_CHROMIUM")
+}
+
+/// What a page did, as seen through the DevTools protocol.
+#[derive(Debug, Default)]
+struct Record {
+    /// Console errors, uncaught exceptions and failed loads, in words.
+    problems: Vec<String>,
+    /// URL of each response, by request.
+    urls: HashMap<RequestId, String>,
+    /// Finished responses: URL and bytes on the wire (headers and body, as
+    /// transferred, i.e. compressed).
+    transfers: Vec<(String, u64)>,
+}
+
+async fn listen<T: IntoEventKind + Unpin>(page: &chromiumoxide::Page) -> EventStream<T> {
+    page.event_listener::<T>()
+        .await
+        .expect("DevTools events can be listened to")
+}
+
+async fn record_console(
+    mut events: EventStream<EventConsoleApiCalled>,
+    record: Arc<Mutex<Record>>,
+) {
+    while let Some(event) = events.next().await {
+        if matches!(
+            event.r#type,
+            ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert
+        ) {
+            let words: Vec<String> = event
+                .args
+                .iter()
+                .map(|arg| {
+                    arg.value
+                        .as_ref()
+                        .map(|value| value.to_string())
+                        .or_else(|| arg.description.clone())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let problem = format!("console.error: {}", words.join(" "));
+            record.lock().unwrap().problems.push(problem);
+        }
+    }
+}
+
+async fn record_exceptions(
+    mut events: EventStream<EventExceptionThrown>,
+    record: Arc<Mutex<Record>>,
+) {
+    while let Some(event) = events.next().await {
+        let details = &event.exception_details;
+        let description = details
+            .exception
+            .as_ref()
+            .and_then(|exception| exception.description.clone())
+            .unwrap_or_else(|| details.text.clone());
+        let problem = format!("uncaught exception: {description}");
+        record.lock().unwrap().problems.push(problem);
+    }
+}
+
+async fn record_log(mut events: EventStream<EventEntryAdded>, record: Arc<Mutex<Record>>) {
+    while let Some(event) = events.next().await {
+        if event.entry.level == LogEntryLevel::Error {
+            let url = event.entry.url.clone().unwrap_or_default();
+            let problem = format!("browser log: {} {url}", event.entry.text);
+            record.lock().unwrap().problems.push(problem);
+        }
+    }
+}
+
+async fn record_network(
+    (mut responses, mut finished, mut failed): (
+        EventStream<EventResponseReceived>,
+        EventStream<EventLoadingFinished>,
+        EventStream<EventLoadingFailed>,
+    ),
+    record: Arc<Mutex<Record>>,
+) {
+    loop {
+        tokio::select! {
+            Some(response) = responses.next() => {
+                let url = response.response.url.clone();
+                record.lock().unwrap().urls.insert(response.request_id.clone(), url);
+            }
+            Some(done) = finished.next() => {
+                let mut record = record.lock().unwrap();
+                let url = record.urls.get(&done.request_id).cloned().unwrap_or_default();
+                record.transfers.push((url, done.encoded_data_length as u64));
+            }
+            Some(failure) = failed.next() => {
+                if !failure.canceled.unwrap_or(false) {
+                    let problem = format!("load failed: {}", failure.error_text);
+                    record.lock().unwrap().problems.push(problem);
+                }
+            }
+            else => break,
+        }
+    }
+}
+
+/// An open tab and what it has done so far.
+#[derive(Debug)]
+pub struct Page {
+    page: chromiumoxide::Page,
+    record: Arc<Mutex<Record>>,
+    recorders: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        for recorder in &self.recorders {
+            recorder.abort();
+        }
+    }
+}
+
+impl Page {
+    /// Evaluates a JavaScript expression (awaiting it if it is a promise) and
+    /// converts its JSON value.
+    pub async fn eval<T: DeserializeOwned>(&self, expression: &str) -> T {
+        let result = self
+            .page
+            .evaluate(expression)
+            .await
+            .unwrap_or_else(|error| panic!("evaluating `{expression}` failed: {error}"));
+        result
+            .into_value()
+            .unwrap_or_else(|error| panic!("`{expression}` gave an unexpected value: {error}"))
+    }
+
+    /// Waits until the JavaScript `condition` is true, for at most `timeout`.
+    /// Gives up early, with the page's problems, if the page reports one.
+    pub async fn wait_until(&self, condition: &str, timeout: Duration) -> Result<(), String> {
+        let check = format!("Boolean({condition})");
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.eval::<bool>(&check).await {
+                return Ok(());
+            }
+            let problems = self.problems();
+            if !problems.is_empty() {
+                return Err(format!(
+                    "while waiting for `{condition}` the page reported: {problems:#?}"
+                ));
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("`{condition}` was still false after {timeout:?}"));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Console errors, uncaught exceptions and failed loads so far.
+    pub fn problems(&self) -> Vec<String> {
+        self.record.lock().unwrap().problems.clone()
+    }
+
+    /// Every finished response so far: URL and bytes on the wire.
+    pub fn transfers(&self) -> Vec<(String, u64)> {
+        self.record.lock().unwrap().transfers.clone()
+    }
+
+    /// Takes a screenshot of the viewport, saves it as `file` (a PNG) and
+    /// returns its pixels.
+    pub async fn screenshot(&self, file: &Path) -> image::RgbaImage {
+        let png = self
+            .page
+            .screenshot(ScreenshotParams::builder().build())
+            .await
+            .expect("a screenshot");
+        std::fs::write(file, &png).expect("the screenshot can be saved");
+        image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+            .expect("Chromium's screenshot is a PNG")
+            .into_rgba8()
+    }
+}
+
+/// The colours that each cover at least `min_share` (0..1) of the image,
+/// quantised to 4 bits per channel so that anti-aliasing does not count.
+pub fn dominant_colours(image: &image::RgbaImage, min_share: f64) -> usize {
+    let mut counts: HashMap<[u8; 3], u64> = HashMap::new();
+    for pixel in image.pixels() {
+        let [red, green, blue, _] = pixel.0;
+        *counts.entry([red >> 4, green >> 4, blue >> 4]).or_default() += 1;
+    }
+    let total = u64::from(image.width()) * u64::from(image.height());
+    let threshold = (total as f64 * min_share).ceil() as u64;
+    counts.values().filter(|&&count| count >= threshold).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image_of(colours: &[[u8; 4]]) -> image::RgbaImage {
+        image::RgbaImage::from_fn(colours.len() as u32 * 10, 10, |x, _| {
+            image::Rgba(colours[(x / 10) as usize])
+        })
+    }
+
+    #[test]
+    fn a_single_colour_is_one_dominant_colour() {
+        let blank = image_of(&[[166, 217, 250, 255]]);
+        assert_eq!(
+            dominant_colours(&blank, 0.01),
+            1,
+            "a blank image has one colour"
+        );
+    }
+
+    #[test]
+    fn stripes_of_distinct_colours_are_counted() {
+        let stripes = image_of(&[[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]]);
+        assert_eq!(
+            dominant_colours(&stripes, 0.1),
+            3,
+            "three stripes, three colours"
+        );
+    }
+
+    #[test]
+    fn near_identical_shades_count_once() {
+        let shades = image_of(&[[100, 100, 100, 255], [101, 100, 100, 255]]);
+        assert_eq!(
+            dominant_colours(&shades, 0.1),
+            1,
+            "anti-aliasing noise is ignored"
+        );
+    }
+
+    #[test]
+    fn rare_colours_are_ignored() {
+        let mut image = image_of(&[[0, 0, 0, 255]]);
+        image.put_pixel(0, 0, image::Rgba([255, 255, 255, 255]));
+        assert_eq!(
+            dominant_colours(&image, 0.05),
+            1,
+            "one odd pixel is not a colour"
+        );
+    }
+}

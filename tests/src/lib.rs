@@ -1,0 +1,48 @@
+//! Harnesses for the end-to-end tests: the real `server` binary as a child
+//! process ([`server_process`]) and the real WASM build in headless Chromium
+//! ([`browser`]).
+//!
+//! The tests find what they drive through environment variables that
+//! `cargo xtask test` sets (`DREAMFAIRY_SERVER_BIN`, `DREAMFAIRY_DIST`,
+//! `DREAMFAIRY_CHROMIUM`, `DREAMFAIRY_ARTIFACTS`), with defaults that fit a
+//! plain `cargo test` after `cargo xtask dist`.
+
+pub mod browser;
+pub mod server_process;
+
+use std::path::PathBuf;
+
+/// The workspace root (this crate lives one folder below it).
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}
+
+/// The browser build to serve: `DREAMFAIRY_DIST`, else `<workspace>/dist`.
+///
+/// # Panics
+/// When it holds no build, with the command that makes one.
+pub fn dist_dir() -> PathBuf {
+    let dist = std::env::var_os("DREAMFAIRY_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("dist"));
+    assert!(
+        dist.join("index.html").is_file(),
+        "no browser build in {}: run `cargo xtask dist` (or `cargo xtask test`)",
+        dist.display()
+    );
+    dist
+}
+
+/// Where tests write screenshots and measurements for people to look at:
+/// `DREAMFAIRY_ARTIFACTS`, else `<workspace>/artifacts`. Created if missing.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("DREAMFAIRY_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("artifacts"));
+    std::fs::create_dir_all(&dir).expect("the artifacts folder can be created");
+    dir
+}
