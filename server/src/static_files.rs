@@ -1,26 +1,29 @@
 //! The built game, served from the dist directory (`cargo xtask dist`).
 //!
 //! - `GET /` is `index.html`, revalidated on every visit (`no-cache`) so a
-//!   new release reaches players at once.
+//!   new release reaches players at once, and precompressed like the rest.
 //! - `GET /static/*` are content-hashed files: cached for a year as
 //!   `immutable`, and served precompressed (`.br`, `.gz` siblings) when the
 //!   browser accepts it, with the original file's MIME type
 //!   (`application/wasm`, `text/javascript`, ...).
 
-use std::io;
 use std::path::Path;
 
 use axum::Router;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderValue, Response, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower_http::services::ServeDir;
+use tower::ServiceExt as _;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 
+/// `Content-Type` of the page (the charset spelled out for old browsers).
+const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 /// `Cache-Control` of hashed static files.
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 
@@ -41,32 +44,36 @@ pub fn router(dist: &Path) -> Router<AppState> {
 }
 
 /// Only a file that was found may be cached for a year; a 404 must not be.
-fn immutable_if_found<B>(response: &Response<B>) -> Option<HeaderValue> {
+fn immutable_if_found<B>(response: &axum::http::Response<B>) -> Option<HeaderValue> {
     response.status().is_success().then_some(IMMUTABLE)
 }
 
 /// `GET /`: the game's page, or 503 with what to do if it is not built yet.
-async fn get_index(State(state): State<AppState>) -> impl IntoResponse {
-    match tokio::fs::read(state.dist.join("index.html")).await {
-        Ok(page) => (
-            [
-                (
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("text/html; charset=utf-8"),
-                ),
-                (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            page,
-        )
-            .into_response(),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => (
+async fn get_index(State(state): State<AppState>, request: Request) -> Response {
+    let page = state.dist.join("index.html");
+    if !tokio::fs::try_exists(&page).await.unwrap_or(false) {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             "The game is not built yet: run `cargo xtask dist`, then reload this page.\n",
         )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(%error, dist = %state.dist.display(), "cannot read index.html");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+            .into_response();
     }
+    let served = ServeFile::new(&page)
+        .precompressed_br()
+        .precompressed_gzip()
+        .oneshot(request)
+        .await;
+    let mut response = match served {
+        Ok(response) => response.map(Body::new),
+        Err(error) => {
+            tracing::error!(%error, page = %page.display(), "cannot serve index.html");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if response.status().is_success() {
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HTML);
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
 }

@@ -11,11 +11,9 @@ use crate::helpers::{TestApp, spawn_app};
 fn write_dist(dist: &Path) {
     let static_dir = dist.join("static");
     fs::create_dir_all(&static_dir).unwrap();
-    fs::write(
-        dist.join("index.html"),
-        "<!doctype html><title>圆梦精灵图书馆</title>",
-    )
-    .unwrap();
+    let page = "<!doctype html><title>圆梦精灵图书馆</title>";
+    fs::write(dist.join("index.html"), page).unwrap();
+    fs::write(dist.join("index.html.br"), format!("br:{page}")).unwrap();
     for (name, body) in [
         ("game-1a2b3c4d.js", "export default 1;"),
         ("game-1a2b3c4d_bg.wasm", "\0asm"),
@@ -57,6 +55,28 @@ async fn the_page_is_revalidated_on_every_visit() {
         "text/html; charset=utf-8"
     );
     assert!(response.text().await.unwrap().contains("圆梦精灵图书馆"));
+}
+
+#[tokio::test]
+async fn the_page_is_sent_precompressed_when_the_browser_accepts_it() {
+    let app = spawn_app().await;
+    write_dist(&app.config.dist);
+    let response = get(&app, "/", Some("gzip, deflate, br")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-encoding"],
+        "br",
+        "the .br sibling is chosen"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    assert!(
+        response.text().await.unwrap().starts_with("br:"),
+        "the body is the precompressed file"
+    );
 }
 
 #[tokio::test]
