@@ -76,6 +76,20 @@ impl ServerOptions {
         self
     }
 
+    /// Lifts the waits and caps meant for real players (minimum round time,
+    /// requests per address, rounds per player per day), for harnesses that
+    /// finish many rounds quickly from one address.
+    pub fn without_player_limits(self) -> Self {
+        self.args([
+            "--min-round-ms",
+            "0",
+            "--address-rate-per-sec",
+            "0",
+            "--player-daily-cap",
+            "1000000",
+        ])
+    }
+
     /// Which binary to run (default: see the module documentation).
     pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
         self.binary = Some(path.into());

@@ -262,14 +262,7 @@ async fn run(
 ) -> anyhow::Result<Run> {
     let options = ServerOptions::new(data_dir)
         .binary(binary)
-        .args([
-            "--min-round-ms",
-            "0",
-            "--address-rate-per-sec",
-            "0",
-            "--player-daily-cap",
-            "1000000",
-        ])
+        .without_player_limits()
         .args(&args.server_arg)
         .env("RUST_LOG", "warn");
     let mut server = tokio::task::spawn_blocking(move || ServerProcess::spawn(options)).await?;

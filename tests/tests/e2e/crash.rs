@@ -228,14 +228,7 @@ async fn crash_acknowledged_participations_survive_sigkill() {
     let began = Instant::now();
 
     let data = tempfile::tempdir().expect("a temporary data directory");
-    let options = ServerOptions::new(data.path().join("data")).args([
-        "--min-round-ms",
-        "0",
-        "--address-rate-per-sec",
-        "0",
-        "--player-daily-cap",
-        "1000000",
-    ]);
+    let options = ServerOptions::new(data.path().join("data")).without_player_limits();
     let http = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(Duration::from_secs(5))
