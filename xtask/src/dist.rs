@@ -34,9 +34,10 @@ pub struct Manifest {
     pub game_wasm: String,
     /// Size of the uncompressed WASM in bytes (the loading bar's 100%).
     pub wasm_bytes: u64,
-    /// Every file of `dist/` that is served, with its sizes.
+    /// Every file of `dist/` that is served, with its sizes. The page fetches
+    /// all of them before the game's first frame.
     pub files: Vec<FileSizes>,
-    /// The sum over the files fetched before the first frame.
+    /// Their sum: what a player downloads before the first frame.
     pub first_load: Sizes,
 }
 
@@ -45,8 +46,6 @@ pub struct Manifest {
 pub struct FileSizes {
     /// Path below `dist/`.
     pub path: String,
-    /// Whether the browser must fetch it before the first frame.
-    pub first_load: bool,
     pub sizes: Sizes,
 }
 
@@ -150,7 +149,7 @@ pub fn build(ws: &Workspace) -> Result<Manifest> {
     })?;
 
     let mut first_load = Sizes::default();
-    for file in files.iter().filter(|file| file.first_load) {
+    for file in &files {
         first_load += file.sizes;
     }
     let manifest = Manifest {
@@ -235,8 +234,6 @@ fn write_precompressed(dist: &Path, path: &str, bytes: &[u8]) -> Result<FileSize
 
     Ok(FileSizes {
         path: path.to_owned(),
-        // Everything this pipeline writes today is needed for the first frame.
-        first_load: true,
         sizes: Sizes {
             raw: bytes.len() as u64,
             gzip: gzip.len() as u64,
