@@ -51,13 +51,6 @@ fn immutable_if_found<B>(response: &axum::http::Response<B>) -> Option<HeaderVal
 /// `GET /`: the game's page, or 503 with what to do if it is not built yet.
 async fn get_index(State(state): State<AppState>, request: Request) -> Response {
     let page = state.dist.join("index.html");
-    if !tokio::fs::try_exists(&page).await.unwrap_or(false) {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The game is not built yet: run `cargo xtask dist`, then reload this page.\n",
-        )
-            .into_response();
-    }
     let served = ServeFile::new(&page)
         .precompressed_br()
         .precompressed_gzip()
@@ -70,10 +63,18 @@ async fn get_index(State(state): State<AppState>, request: Request) -> Response 
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    if response.status().is_success() {
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HTML);
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    match response.status() {
+        StatusCode::NOT_FOUND => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The game is not built yet: run `cargo xtask dist`, then reload this page.\n",
+        )
+            .into_response(),
+        status if status.is_success() => {
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HTML);
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+        _ => response,
     }
-    response
 }
