@@ -13,8 +13,13 @@ pub mod server_process;
 use std::path::PathBuf;
 
 /// The workspace root (this crate lives one folder below it).
+///
+/// Read at run time when cargo runs the binary: clones at other paths share
+/// one target directory, so a test binary may have been built in another
+/// clone, whose path `env!` would have baked in.
 pub fn workspace_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest_dir
         .parent()
         .map(PathBuf::from)

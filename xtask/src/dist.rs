@@ -277,13 +277,18 @@ fn kib(bytes: u64) -> String {
 mod tests {
     use super::*;
 
+    use std::path::PathBuf;
+
+    /// The clone under test (cargo sets the variable when it runs tests).
+    fn workspace_root() -> PathBuf {
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test");
+        Path::new(&manifest_dir).parent().expect("xtask is one folder down").into()
+    }
+
     #[test]
     fn render_index_fills_every_placeholder() {
         let template = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap()
-                .join(INDEX_TEMPLATE),
+            workspace_root().join(INDEX_TEMPLATE),
         )
         .unwrap();
         let page = render_index(&template, "static/a.js", "static/a_bg.wasm", 1234);
@@ -301,10 +306,7 @@ mod tests {
         // The bindgen that xtask links must be the exact version the game
         // links, or the generated glue does not fit the module.
         let lock = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap()
-                .join("Cargo.lock"),
+            workspace_root().join("Cargo.lock"),
         )
         .unwrap();
         let version_of = |name: &str| {

@@ -17,7 +17,12 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn locate() -> Result<Self> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        // Read at run time, not baked in with `env!`: clones at other paths
+        // share one target directory, and cargo may reuse an xtask binary
+        // built in another clone.
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .context("run xtask through cargo (`cargo xtask ...`)")?;
+        let root = Path::new(&manifest_dir)
             .parent()
             .context("xtask lives one folder below the workspace root")?
             .to_path_buf();
