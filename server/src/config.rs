@@ -21,6 +21,11 @@ pub struct ServeConfig {
     /// Directory of the built game (`cargo xtask dist`).
     #[arg(long, env = "DREAMFAIRY_DIST", default_value = "dist")]
     pub dist: PathBuf,
+    /// The server's public address (`https://example.org`), printed on
+    /// participation pages and in their QR codes. Default: `http://` and the
+    /// request's `Host`.
+    #[arg(long, env = "DREAMFAIRY_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Secret for signing round tokens (at least 32 bytes). Default: a random
     /// one generated on first start and kept in `<data-dir>/secret.key`.
     #[arg(long, env = "DREAMFAIRY_SECRET", hide_env_values = true)]
@@ -40,6 +45,7 @@ impl ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: data_dir.into(),
             dist: dist.into(),
+            public_url: None,
             secret: None,
             rounds: RoundPolicy::default(),
             ledger: LedgerSettings::default(),

@@ -29,6 +29,9 @@ pub enum AppError {
     /// The operating system's random source failed: 500.
     #[error("no randomness for a seed: {0}")]
     Random(getrandom::Error),
+    /// The public report could not be built: 500.
+    #[error("building the report: {0}")]
+    Report(#[from] crate::report_cache::ReportError),
 }
 
 impl From<RejectReason> for AppError {
@@ -42,7 +45,7 @@ impl AppError {
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
             Self::Rejected(reason) => Some(*reason),
-            Self::Store(_) | Self::ReplayTask(_) | Self::Random(_) => None,
+            Self::Store(_) | Self::ReplayTask(_) | Self::Random(_) | Self::Report(_) => None,
         }
     }
 }

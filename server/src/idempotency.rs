@@ -215,6 +215,7 @@ mod tests {
             books_caught: 10,
             idempotency_key: key("first"),
             fingerprint: RequestFingerprint::of(b"body"),
+            book: sim::wire::BookStatus::AwaitingSponsor,
         };
         let check = |key_text: &str, body: &[u8], expected: Result<Receipt, RejectReason>| {
             let answer =

@@ -11,13 +11,16 @@
 //!    the ledger ([`store`]) and answers the receipt once it is durable.
 //!    Refusals answer one JSON shape ([`error`]) and are recorded.
 //! 3. The ledger's single writer commits in groups and publishes the running
-//!    tallies, which `/api/totals` and `/api/live` serve from memory.
+//!    tallies, which `/api/totals` and `/api/live` serve from memory;
+//!    `/api/report` is served from bodies [`report_cache`] rebuilds in the
+//!    background when the ledger changed.
 //!
 //! Layout: [`routes`] lists every route; handlers live in [`api`], [`ops`]
 //! and [`static_files`]; [`state`] is what they share; [`config`] is the
 //! command line; [`domain`] holds the parsed identifiers; no database type
 //! leaves [`store`].
 
+pub mod allocation;
 pub mod api;
 pub mod caps;
 pub mod config;
@@ -27,7 +30,10 @@ pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
+pub mod report_cache;
 pub mod routes;
+pub mod schools;
 pub mod state;
 pub mod static_files;
 pub mod store;
@@ -56,6 +62,7 @@ pub enum ServeError {
 /// Serves `state` on `listener` until `shutdown` resolves, then shuts down
 /// gracefully: stops accepting, ends live streams, lets requests in flight
 /// finish, and writes everything queued in the ledger before returning.
+/// Meanwhile it keeps the public report fresh ([`report_cache::keep_fresh`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -63,6 +70,13 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stopping = state.shutdown.clone();
+    let report_refresher = tokio::spawn({
+        let state = state.clone();
+        async move {
+            report_cache::keep_fresh(&state.report, state.store.as_ref(), state.shutdown.clone())
+                .await;
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -70,6 +84,10 @@ pub async fn serve(
             stopping.cancel();
         })
         .await?;
+    // It stops at the shutdown signal; a rebuild under way finishes first.
+    if let Err(error) = report_refresher.await {
+        tracing::error!(%error, "the report refresher failed");
+    }
     state.store.close().await?;
     tracing::info!("ledger closed, every acknowledged participation is on disk");
     Ok(())

@@ -2,11 +2,14 @@
 //! one of the subcommands. Everything else lives in the library.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use server::allocation::{ListedSchool, OpenData, Pledge, verify};
+use server::api::report::ReportFormat;
 use server::store::SqliteStore;
 use server::{AppState, ServeConfig};
 use tracing_subscriber::EnvFilter;
@@ -45,6 +48,109 @@ enum Command {
         #[arg(long, env = "DREAMFAIRY_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
     },
+    /// Import a school list (CSV in UTF-8 or GBK, or XLSX) as a new version,
+    /// applied from the next book without a school. A file with any bad line
+    /// imports nothing; every bad line is listed. Safe while serving.
+    ImportSchools {
+        #[command(flatten)]
+        data: DataDir,
+        /// The school list file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Add a sponsor pledge after the others: one book per
+    /// `participations-per-book` participations, up to `books` books.
+    /// Participations waiting for a sponsor fund books at once. Safe while
+    /// serving.
+    Pledge {
+        #[command(flatten)]
+        data: DataDir,
+        /// The sponsor's name, as published.
+        #[arg(long)]
+        sponsor: String,
+        /// Participations that fund one book.
+        #[arg(long)]
+        participations_per_book: u64,
+        /// Most books the pledge funds.
+        #[arg(long)]
+        books: u64,
+    },
+    /// Mark allocated books shipped, as one shipment (`--books 1-100`, or
+    /// one number). Safe while serving.
+    Ship {
+        #[command(flatten)]
+        data: DataDir,
+        /// The books, `FIRST-LAST` (inclusive) or `N`.
+        #[arg(long, value_parser = parse_book_range)]
+        books: RangeInclusive<u64>,
+        /// A note kept with the shipment (carrier, tracking number...).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Write the open data (every book with its school and status, the
+    /// school list versions, the pledges) as CSV files and one JSON file.
+    Export {
+        #[command(flatten)]
+        data: DataDir,
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Re-derive every allocation of an export from its data alone and list
+    /// every difference. Prints a JSON report; exits with 1 on a difference.
+    Verify {
+        /// The export directory.
+        export: PathBuf,
+    },
+    /// Print the public report: totals and books by province, county and
+    /// school against targets.
+    Report {
+        #[command(flatten)]
+        data: DataDir,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+        format: ReportFormat,
+    },
+}
+
+/// The data directory of an admin command.
+#[derive(Debug, Args)]
+struct DataDir {
+    /// Data directory of the ledger.
+    #[arg(long, env = "DREAMFAIRY_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+}
+
+impl DataDir {
+    /// The ledger file in it (the directory is created if missing).
+    fn ledger(&self) -> anyhow::Result<PathBuf> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        Ok(self.data_dir.join(SqliteStore::FILE_NAME))
+    }
+}
+
+/// Parses `FIRST-LAST` or `N` into book numbers.
+fn parse_book_range(text: &str) -> Result<RangeInclusive<u64>, String> {
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{part:?} is not a book number"))
+    };
+    let (first, last) = match text.split_once('-') {
+        Some((first, last)) => (number(first)?, number(last)?),
+        None => (number(text)?, number(text)?),
+    };
+    if first == 0 || first > last {
+        return Err(format!("{text}: books are numbered from 1, FIRST <= LAST"));
+    }
+    Ok(first..=last)
+}
+
+/// Prints `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -78,7 +184,69 @@ fn main() -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::ImportSchools { data, file } => return import_schools(&data.ledger()?, &file),
+        Command::Pledge {
+            data,
+            sponsor,
+            participations_per_book,
+            books,
+        } => {
+            let pledge = Pledge {
+                sponsor,
+                participations_per_book,
+                book_cap: books,
+            };
+            print_json(&SqliteStore::pledge(&data.ledger()?, pledge)?)?;
+        }
+        Command::Ship { data, books, note } => {
+            print_json(&SqliteStore::ship(&data.ledger()?, books, note.as_deref())?)?;
+        }
+        Command::Export { data, out } => {
+            let open_data = SqliteStore::export(&data.ledger()?)?;
+            open_data.write_dir(&out)?;
+            tracing::info!(books = open_data.books.len(), out = %out.display(), "open data written");
+        }
+        Command::Verify { export } => {
+            let open_data = OpenData::read_csv_dir(&export)?;
+            let mut report = verify(&open_data);
+            // The JSON document must say the same as the CSV files.
+            if OpenData::read_json_dir(&export)? != open_data {
+                report
+                    .differences
+                    .push(server::allocation::Difference::JsonDiffers);
+            }
+            print_json(&report)?;
+            if !report.passed() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Report { data, format } => {
+            let report = SqliteStore::report_at(&data.ledger()?)?;
+            match format {
+                ReportFormat::Json => print_json(&report)?,
+                ReportFormat::Csv => std::io::stdout().write_all(&report.to_csv()?)?,
+            }
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `server import-schools`: parse, then import, or list every bad line.
+fn import_schools(ledger: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let file_name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let schools = match server::schools::parse_school_file(&file_name, &bytes) {
+        Ok(schools) => schools,
+        Err(error) => {
+            eprintln!("{error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let listed: Vec<ListedSchool> = schools.iter().map(ListedSchool::from).collect();
+    print_json(&SqliteStore::import_schools(ledger, &file_name, &listed)?)?;
     Ok(ExitCode::SUCCESS)
 }
 

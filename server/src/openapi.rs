@@ -13,11 +13,12 @@ use std::sync::LazyLock;
 use axum::Json;
 use serde_json::{Value, json};
 use sim::wire::{
-    ApiError, FinishRoundRequest, ParticipationRecord, Receipt, RejectReason, RoundStarted,
-    StartRoundRequest, Totals,
+    ApiError, BookStatus, FinishRoundRequest, ParticipationRecord, Receipt, RejectReason,
+    RoundStarted, SchoolRef, StartRoundRequest, Totals,
 };
 use sim::{InputLog, Outcome, RULES_VERSION, Seed};
 
+use crate::allocation::Report;
 use crate::error::{reason_name, status_of};
 use crate::routes::paths;
 
@@ -162,6 +163,51 @@ fn document() -> Value {
         "responses": history_responses,
     }}));
 
+    api_paths.insert(paths::REPORT.into(), json!({ "get": {
+        "operationId": "getReport",
+        "summary": "The public report: totals and books by province, county and school against targets (aggregates only).",
+        "description": "Served from a copy rebuilt in the background when the ledger changed, at most once a second: it may lag the ledger by up to about 1 s (the refresh period plus one rebuild). `Cache-Control: public, max-age=1`.",
+        "parameters": [
+            { "name": "format", "in": "query", "required": false,
+              "schema": { "type": "string", "enum": ["json", "csv"], "default": "json" } },
+        ],
+        "responses": { "200": {
+            "description": "The report",
+            "content": {
+                "application/json": { "schema": schema_ref("Report") },
+                "text/csv": { "schema": { "type": "string" } },
+            },
+        }},
+    }}));
+
+    let school = SchoolRef {
+        id: "522634-001".into(),
+        name: "雷山县希望小学".into(),
+        province: "贵州省".into(),
+        prefecture: "黔东南苗族侗族自治州".into(),
+        county: "雷山县".into(),
+        county_code: "522634".into(),
+    };
+    let book = BookStatus::Allocated {
+        book: 580_000,
+        school: school.clone(),
+    };
+    let book_schema = json!({
+        "description": "What the participation funded, tagged by `state`",
+        "oneOf": [
+            { "type": "object", "required": ["state", "book", "school"], "properties": {
+                "state": { "const": "allocated" }, "book": { "type": "integer" },
+                "school": schema_ref("SchoolRef") } },
+            { "type": "object", "required": ["state", "book", "participations_needed"], "properties": {
+                "state": { "const": "filling" }, "book": { "type": "integer" },
+                "participations_needed": { "type": "integer" } } },
+            { "type": "object", "required": ["state", "book"],
+              "description": "Funded, waiting for a school with room (every school is at its target, or no school list yet)",
+              "properties": { "state": { "const": "funded" }, "book": { "type": "integer" } } },
+            { "type": "object", "required": ["state"], "properties": {
+                "state": { "const": "awaiting_sponsor" } } },
+        ],
+    });
     let reasons: Vec<String> = RejectReason::ALL
         .iter()
         .map(|reason| reason_name(*reason))
@@ -226,18 +272,43 @@ fn document() -> Value {
             },
             "Receipt": {
                 "type": "object",
-                "required": ["round_id", "participation", "player", "total_participations", "today_participations"],
+                "required": ["round_id", "participation", "player", "total_participations", "today_participations", "book"],
                 "properties": {
                     "round_id": { "type": "string", "format": "uuid" },
                     "participation": { "type": "integer", "description": "This participation's number, from 1" },
                     "player": { "type": "string", "format": "uuid" },
                     "total_participations": { "type": "integer" },
                     "today_participations": { "type": "integer", "description": "China Standard Time day" },
+                    "book": book_schema,
                 },
                 "example": example(Receipt {
                     round_id: round_id.into(), participation: 5_800_000, player: player.into(),
-                    total_participations: 5_800_000, today_participations: 41_233,
+                    total_participations: 5_800_000, today_participations: 41_233, book: book.clone(),
                 }),
+            },
+            "SchoolRef": {
+                "type": "object",
+                "required": ["id", "name", "province", "prefecture", "county", "county_code"],
+                "properties": {
+                    "id": { "type": "string" },
+                    "name": { "type": "string" },
+                    "province": { "type": "string" },
+                    "prefecture": { "type": "string" },
+                    "county": { "type": "string" },
+                    "county_code": { "type": "string", "pattern": "^[0-9]{6}$", "description": "GB/T 2260" },
+                },
+                "example": example(school),
+            },
+            "Report": {
+                "type": "object",
+                "required": ["totals", "provinces", "counties", "schools"],
+                "properties": {
+                    "totals": { "type": "object", "description": "participations, books_funded, books_pledged, schools, target_books, allocated, shipped, received" },
+                    "provinces": { "type": "array", "items": { "type": "object" } },
+                    "counties": { "type": "array", "items": { "type": "object" } },
+                    "schools": { "type": "array", "items": { "type": "object" } },
+                },
+                "example": example(Report::build(5_800_000, 580_000, 600_000, Vec::new())),
             },
             "ApiError": {
                 "type": "object",
@@ -265,17 +336,18 @@ fn document() -> Value {
             },
             "ParticipationRecord": {
                 "type": "object",
-                "required": ["participation", "round_id", "finished_at_ms", "score", "books_caught"],
+                "required": ["participation", "round_id", "finished_at_ms", "score", "books_caught", "book"],
                 "properties": {
                     "participation": { "type": "integer" },
                     "round_id": { "type": "string", "format": "uuid" },
                     "finished_at_ms": { "type": "integer", "description": "ms since the Unix epoch" },
                     "score": { "type": "integer" },
                     "books_caught": { "type": "integer" },
+                    "book": book_schema,
                 },
                 "example": example(ParticipationRecord {
                     participation: 5_800_000, round_id: round_id.into(), finished_at_ms: 1_559_318_400_000,
-                    score: 240, books_caught: 24,
+                    score: 240, books_caught: 24, book,
                 }),
             },
         }},

@@ -5,7 +5,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{live, players, rounds, totals};
+use crate::api::{books, live, players, report, rounds, totals};
 use crate::state::AppState;
 use crate::{openapi, ops, static_files};
 
@@ -22,6 +22,14 @@ pub mod paths {
     pub const LIVE: &str = "/api/live";
     /// A player's history.
     pub const PLAYER_PARTICIPATIONS: &str = "/api/players/{player_id}/participations";
+    /// The public report (aggregates only; `?format=csv` for CSV).
+    pub const REPORT: &str = "/api/report";
+    /// The public page of one participation.
+    pub const PARTICIPATION_PAGE: &str = "/p/{number}";
+    /// The public page of one school.
+    pub const SCHOOL_PAGE: &str = "/schools/{school_id}";
+    /// A school's receipt link (its secret is printed on each shipment).
+    pub const RECEIVE: &str = "/receive/{secret}";
     /// The OpenAPI document of the public API.
     pub const OPENAPI: &str = "/api/openapi.json";
     /// Liveness.
@@ -30,7 +38,14 @@ pub mod paths {
     pub const METRICS: &str = "/metrics";
 
     /// Every path of the public JSON API (documented in the OpenAPI document).
-    pub const PUBLIC_API: [&str; 5] = [ROUNDS, FINISH_ROUND, TOTALS, LIVE, PLAYER_PARTICIPATIONS];
+    pub const PUBLIC_API: [&str; 6] = [
+        ROUNDS,
+        FINISH_ROUND,
+        TOTALS,
+        LIVE,
+        PLAYER_PARTICIPATIONS,
+        REPORT,
+    ];
 }
 
 /// The whole application.
@@ -44,7 +59,17 @@ pub fn router(state: AppState) -> Router {
         .route(TOTALS, get(totals::get_totals))
         .route(LIVE, get(live::stream_totals))
         .route(PLAYER_PARTICIPATIONS, get(players::list_participations))
+        .route(REPORT, get(report::get_report))
         .route(OPENAPI, get(openapi::get_document));
+
+    // Opened by anyone from a receipt, a share or a QR code: the books.
+    let book_pages = Router::new()
+        .route(PARTICIPATION_PAGE, get(books::show_participation))
+        .route(SCHOOL_PAGE, get(books::show_school))
+        .route(
+            RECEIVE,
+            get(books::show_receipt_link).post(books::confirm_receipt),
+        );
 
     // Called by the operators' monitoring.
     let operations = Router::new()
@@ -56,6 +81,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(game_api)
+        .merge(book_pages)
         .merge(operations)
         .merge(game_files)
         .layer(DefaultBodyLimit::max(state.policy.max_body_bytes))

@@ -16,6 +16,7 @@ use crate::domain::{PlayerId, RoundId};
 use crate::error::AppError;
 use crate::idempotency::InFlight;
 use crate::metrics::Metrics;
+use crate::report_cache::ReportCache;
 use crate::store::{RejectionRecord, SqliteStore, Store, StoreError};
 use crate::token::{SecretError, TokenKey};
 
@@ -50,7 +51,12 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The built game (`index.html`, `static/`).
     pub dist: PathBuf,
-    /// Cancelled when the server starts shutting down (ends live streams).
+    /// The public address of the server, without a trailing `/`.
+    pub public_url: Option<String>,
+    /// The public report, serialised, kept fresh while [`crate::serve`] runs.
+    pub report: ReportCache,
+    /// Cancelled when the server starts shutting down (ends live streams and
+    /// the report's refresher).
     pub shutdown: CancellationToken,
     /// One permit per core: replays are CPU work, and running more at once
     /// than there are cores only makes each slower.
@@ -120,6 +126,11 @@ impl AppState {
             in_flight: Arc::default(),
             metrics,
             dist: config.dist.clone(),
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            report: ReportCache::default(),
             shutdown: CancellationToken::new(),
             replay_slots: Semaphore::new(cores),
         }))
@@ -127,6 +138,19 @@ impl AppState {
 }
 
 impl App {
+    /// The address pages print for themselves: the configured public URL,
+    /// or `http://` and the request's `Host` header.
+    pub fn public_base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+
     /// Replays `log` on a blocking thread, at most one replay per core at a
     /// time, so the async threads stay free to accept and answer.
     pub async fn replay(

@@ -63,6 +63,55 @@ pub struct Receipt {
     pub total_participations: u64,
     /// Participations counted today (China Standard Time, UTC+8).
     pub today_participations: u64,
+    /// The book this participation funded or counts toward.
+    pub book: BookStatus,
+}
+
+/// What a participation funded (books are numbered from 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BookStatus {
+    /// The book is funded and allocated to a school.
+    Allocated {
+        /// The book's number in the campaign, from 1.
+        book: u64,
+        /// The school that receives it.
+        school: SchoolRef,
+    },
+    /// The participation counts toward `book`, which still needs
+    /// `participations_needed` more participations to be funded.
+    Filling {
+        /// The book's number in the campaign, from 1.
+        book: u64,
+        /// Participations the book still needs before it is funded.
+        participations_needed: u64,
+    },
+    /// The book is funded, but waiting for a school with room: every school
+    /// of the list has reached its target, or no school list was imported
+    /// yet. It gets a school when the next list version brings one.
+    Funded {
+        /// The book's number in the campaign, from 1.
+        book: u64,
+    },
+    /// Beyond every sponsor pledge: counted, waiting for a sponsor.
+    AwaitingSponsor,
+}
+
+/// A school as players see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolRef {
+    /// The school's id in the imported list.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its province (省).
+    pub province: String,
+    /// Its prefecture (地级市/州).
+    pub prefecture: String,
+    /// Its county (县).
+    pub county: String,
+    /// 6-digit GB/T 2260 county code, as text ("522632").
+    pub county_code: String,
 }
 
 /// Why a request was not counted.
@@ -222,6 +271,8 @@ pub struct ParticipationRecord {
     pub score: u32,
     /// Books the round put on the shelf.
     pub books_caught: u32,
+    /// The book this participation funded or counts toward, as it stands now.
+    pub book: BookStatus,
 }
 
 #[cfg(test)]
@@ -333,6 +384,54 @@ mod tests {
             started,
             "round trip"
         );
+    }
+
+    #[test]
+    fn book_statuses_are_tagged_by_state() {
+        let school = SchoolRef {
+            id: "S1".into(),
+            name: "希望小学".into(),
+            province: "贵州省".into(),
+            prefecture: "黔东南苗族侗族自治州".into(),
+            county: "雷山县".into(),
+            county_code: "522634".into(),
+        };
+        let cases = [
+            (
+                BookStatus::Allocated {
+                    book: 3,
+                    school: school.clone(),
+                },
+                serde_json::json!({"state": "allocated", "book": 3, "school": {
+                    "id": "S1", "name": "希望小学", "province": "贵州省",
+                    "prefecture": "黔东南苗族侗族自治州", "county": "雷山县",
+                    "county_code": "522634"}}),
+            ),
+            (
+                BookStatus::Filling {
+                    book: 4,
+                    participations_needed: 7,
+                },
+                serde_json::json!({"state": "filling", "book": 4, "participations_needed": 7}),
+            ),
+            (
+                BookStatus::Funded { book: 5 },
+                serde_json::json!({"state": "funded", "book": 5}),
+            ),
+            (
+                BookStatus::AwaitingSponsor,
+                serde_json::json!({"state": "awaiting_sponsor"}),
+            ),
+        ];
+        for (status, expected) in cases {
+            let json = serde_json::to_value(&status).unwrap();
+            assert_eq!(json, expected, "the JSON shape the game renders");
+            assert_eq!(
+                serde_json::from_value::<BookStatus>(json).unwrap(),
+                status,
+                "round trip"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Handlers of the public JSON API, one module per resource.
 
+pub mod books;
 pub mod live;
 pub mod players;
+pub mod report;
 pub mod rounds;
 pub mod totals;
 

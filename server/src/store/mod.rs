@@ -9,8 +9,12 @@
 //! - participation numbers are contiguous from 1 and never reused;
 //! - a round id is counted at most once, decided by the ledger itself;
 //! - tallies (total, per day, per referral code, rejections per reason) move
-//!   in the same transaction as the rows they count.
+//!   in the same transaction as the rows they count;
+//! - a participation that funds a book gets the book, and the book its
+//!   school, in the transaction that counts the participation; the schools'
+//!   book tallies move with them.
 
+mod allocation;
 mod sqlite;
 mod writer;
 
@@ -18,9 +22,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use sim::Outcome;
-use sim::wire::{ParticipationRecord, Receipt, RejectReason, Totals};
+use sim::wire::{BookStatus, ParticipationRecord, Receipt, RejectReason, Totals};
 use tokio::sync::watch;
 
+pub use allocation::{ImportOutcome, PledgeOutcome, SchoolBooks, ShipOutcome};
 pub use sqlite::{BulkLoadReport, LedgerCheck, SqliteStore};
 pub use writer::WriterConfig;
 
@@ -73,11 +78,15 @@ pub struct Participation {
     pub idempotency_key: IdempotencyKey,
     /// Fingerprint of the body of the request that counted it.
     pub fingerprint: RequestFingerprint,
+    /// The book it funded or counts toward: as it stood when it was counted
+    /// in the answer to that request, as it stands now when read back.
+    pub book: BookStatus,
 }
 
 impl Participation {
-    /// The receipt the player got when it was counted (the same bytes every
-    /// time, so an idempotent replay answers exactly the first answer).
+    /// The receipt of the request that counted it. A retry gets the same
+    /// receipt except for `book`, which says where the book stands now (it
+    /// may have been funded since).
     pub fn receipt(&self) -> Receipt {
         Receipt {
             round_id: self.round.to_string(),
@@ -87,6 +96,7 @@ impl Participation {
             // participation was its own number.
             total_participations: self.number,
             today_participations: self.day_count,
+            book: self.book.clone(),
         }
     }
 
@@ -98,8 +108,20 @@ impl Participation {
             finished_at_ms: self.finished_at_ms,
             score: self.score,
             books_caught: self.books_caught,
+            book: self.book.clone(),
         }
     }
+}
+
+/// A participation as its public page shows it: nothing about the player.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipationBook {
+    /// Its number.
+    pub number: u64,
+    /// When it was counted, in ms since the Unix epoch.
+    pub finished_at_ms: u64,
+    /// Where its book stands now.
+    pub book: BookStatus,
 }
 
 /// What the ledger did with a [`NewParticipation`].
@@ -157,6 +179,11 @@ impl LedgerTotals {
     }
 }
 
+/// Wraps any backend error.
+fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
 /// Why the ledger could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -169,6 +196,10 @@ pub enum StoreError {
     /// The ledger's contents break one of its invariants.
     #[error("ledger inconsistency: {0}")]
     Inconsistent(String),
+    /// An admin action breaks a rule of the campaign (an invalid pledge, an
+    /// empty book range...); nothing was written.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 /// The participation ledger. See the module documentation for the contract.
@@ -194,6 +225,36 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// The running tallies; the receiver sees every commit.
     fn totals(&self) -> watch::Receiver<LedgerTotals>;
+
+    /// Participation `number` and where its book stands now; `None` if no
+    /// such participation was counted.
+    async fn participation_book(
+        &self,
+        number: u64,
+    ) -> Result<Option<ParticipationBook>, StoreError>;
+
+    /// A school and its books, by school id.
+    async fn school_books(&self, school: &str) -> Result<Option<SchoolBooks>, StoreError>;
+
+    /// A school and its books, by the secret of its receipt link.
+    async fn school_by_receipt_secret(
+        &self,
+        secret: &str,
+    ) -> Result<Option<SchoolBooks>, StoreError>;
+
+    /// Marks every shipped book of the school whose receipt secret is
+    /// `secret` received; answers the school's id and how many books were
+    /// marked, or `None` for an unknown secret.
+    async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>, StoreError>;
+
+    /// The public report (aggregates only), from the schools' tallies.
+    async fn report(&self) -> Result<crate::allocation::Report, StoreError>;
+
+    /// A number that differs from the one the previous call answered
+    /// whenever anything was committed to the ledger in between, by this
+    /// process or by another one (the admin commands). Cheap enough to poll
+    /// every second: the report cache rebuilds only when it moved.
+    async fn revision(&self) -> Result<u64, StoreError>;
 
     /// Writes everything queued so far, then stops the writer. Appends after
     /// this fail with [`StoreError::WriterStopped`].

@@ -4,21 +4,23 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rand::{Rng as _, SeedableRng as _};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params};
-use sim::wire::RejectReason;
+use sim::wire::{BookStatus, RejectReason};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::allocation::{self, ImportOutcome, PledgeOutcome, SchoolBooks, ShipOutcome};
 use super::writer::{Command, Writer, WriterConfig};
 use super::{
-    AppendOutcome, LedgerTotals, NewParticipation, Participation, RejectionRecord, Store,
-    StoreError,
+    AppendOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
+    RejectionRecord, Store, StoreError, backend,
 };
+use crate::allocation::{ListedSchool, OpenData, Pledge, Report};
 use crate::domain::{ChinaDay, PlayerId, ReferralCode, RoundId};
 use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
@@ -26,7 +28,10 @@ use crate::metrics::LedgerMetrics;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those
 /// already applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_ledger.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_ledger.sql"),
+    include_str!("migrations/0002_allocation.sql"),
+];
 
 /// Read connections in the pool: lookups are short point queries.
 const READ_CONNECTIONS: u32 = 4;
@@ -61,6 +66,11 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     totals: watch::Receiver<LedgerTotals>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// A read connection of its own for [`Store::revision`]: SQLite's
+    /// `PRAGMA data_version` counts the commits of *other* connections as
+    /// seen by one connection, so it must always be asked on the same one.
+    /// It never writes, so every commit counts.
+    revision_conn: Arc<Mutex<Connection>>,
     metrics: LedgerMetrics,
 }
 
@@ -96,6 +106,8 @@ impl SqliteStore {
             )
             .map_err(backend)?;
 
+        let revision_conn = Arc::new(Mutex::new(open_read_connection(path)?));
+
         let (queue, commands) = mpsc::channel(config.queue_capacity);
         let writer = Writer::new(conn, next_number, totals_tx, metrics.clone());
         let writer_thread = std::thread::Builder::new()
@@ -108,6 +120,7 @@ impl SqliteStore {
             readers,
             totals: totals_rx,
             writer_thread: Mutex::new(Some(writer_thread)),
+            revision_conn,
             metrics,
         })
     }
@@ -125,21 +138,30 @@ impl SqliteStore {
         .await
         .map_err(backend)?
     }
+
+    /// Sends the writer the command `command` builds around a reply channel
+    /// and waits for the answer (sent once the command's batch is durable).
+    async fn ask_writer<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(command(reply))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
 }
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn append(&self, participation: NewParticipation) -> Result<AppendOutcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Append {
+        self.ask_writer(|reply| Command::Append {
             participation: Box::new(participation),
             reply,
-        };
-        self.queue
-            .send(command)
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
+        })
+        .await
     }
 
     fn record_rejection(&self, rejection: RejectionRecord) {
@@ -151,9 +173,11 @@ impl Store for SqliteStore {
 
     async fn find_round(&self, round: RoundId) -> Result<Option<Participation>, StoreError> {
         self.read(move |conn| {
-            conn.prepare_cached(FIND_ROUND)?
+            let found = conn
+                .prepare_cached(FIND_ROUND)?
                 .query_row([round.to_bytes()], participation_from_row)
-                .optional()
+                .optional()?;
+            Ok(with_books(conn, Vec::from_iter(found))?.pop())
         })
         .await
     }
@@ -167,9 +191,74 @@ impl Store for SqliteStore {
             let mut statement = conn.prepare_cached(PLAYER_HISTORY)?;
             let rows =
                 statement.query_map(params![player.to_bytes(), limit], participation_from_row)?;
-            rows.collect()
+            with_books(conn, rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
+    }
+
+    async fn participation_book(
+        &self,
+        number: u64,
+    ) -> Result<Option<ParticipationBook>, StoreError> {
+        self.read(move |conn| {
+            let Some(finished_at_ms) = conn
+                .prepare_cached("SELECT finished_at_ms FROM participations WHERE seq = ?1")?
+                .query_row([number], |row| row.get(0))
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            Ok(allocation::current_statuses(conn, [number])?
+                .pop()
+                .map(|book| ParticipationBook {
+                    number,
+                    finished_at_ms,
+                    book,
+                }))
+        })
+        .await
+    }
+
+    async fn school_books(&self, school: &str) -> Result<Option<SchoolBooks>, StoreError> {
+        let school = school.to_owned();
+        self.read(move |conn| allocation::school_books(conn, Some(&school), None))
+            .await
+    }
+
+    async fn school_by_receipt_secret(
+        &self,
+        secret: &str,
+    ) -> Result<Option<SchoolBooks>, StoreError> {
+        let secret = secret.to_owned();
+        self.read(move |conn| allocation::school_books(conn, None, Some(&secret)))
+            .await
+    }
+
+    async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>, StoreError> {
+        self.ask_writer(|reply| Command::Receive {
+            secret: secret.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    async fn report(&self) -> Result<Report, StoreError> {
+        self.read(allocation::report).await
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        let conn = Arc::clone(&self.revision_conn);
+        tokio::task::spawn_blocking(move || {
+            let conn = conn
+                .lock()
+                .map_err(|_| StoreError::Backend("the revision connection is poisoned".into()))?;
+            let version: i64 = conn
+                .query_row("PRAGMA data_version", [], |row| row.get(0))
+                .map_err(backend)?;
+            Ok(version.cast_unsigned())
+        })
+        .await
+        .map_err(backend)?
     }
 
     fn totals(&self) -> watch::Receiver<LedgerTotals> {
@@ -195,11 +284,6 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
-}
-
-/// Wraps any backend error.
-fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(err))
 }
 
 /// The writer's connection: WAL so readers never block it, `synchronous=FULL`
@@ -346,7 +430,115 @@ pub(super) fn participation_from_row(row: &Row<'_>) -> rusqlite::Result<Particip
             rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(err))
         })?,
         fingerprint: RequestFingerprint::from_bytes(row.get(8)?),
+        // Filled in by `with_books`, which needs more than this row.
+        book: BookStatus::AwaitingSponsor,
     })
+}
+
+/// Fills in where each participation's book stands now.
+fn with_books(
+    conn: &Connection,
+    mut participations: Vec<Participation>,
+) -> rusqlite::Result<Vec<Participation>> {
+    let statuses = allocation::current_statuses(conn, participations.iter().map(|p| p.number))?;
+    for (participation, book) in participations.iter_mut().zip(statuses) {
+        participation.book = book;
+    }
+    Ok(participations)
+}
+
+/// Admin actions and open data, on a ledger file (the CLI's subcommands).
+/// Each opens its own connection and takes SQLite's write lock for one
+/// transaction, so it is safe while a server runs on the same file: the
+/// server's writer rebuilds its allocator before its next batch.
+impl SqliteStore {
+    /// Runs `action` in one write transaction on the ledger at `path`
+    /// (created and migrated if needed).
+    fn admin<T>(
+        path: &Path,
+        action: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = open_writer_connection(path)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let result = action(&tx)?;
+        tx.commit().map_err(backend)?;
+        Ok(result)
+    }
+
+    /// Adds a sponsor pledge after the others; participations waiting for a
+    /// sponsor fund books at once.
+    pub fn pledge(path: &Path, pledge: Pledge) -> Result<PledgeOutcome, StoreError> {
+        Self::admin(path, |tx| {
+            allocation::add_pledge(tx, pledge, crate::now_unix_ms())
+                .map_err(backend)?
+                .map_err(|error| StoreError::Refused(error.to_string()))
+        })
+    }
+
+    /// Imports a new version of the school list, named after `source` (the
+    /// file it came from).
+    pub fn import_schools(
+        path: &Path,
+        source: &str,
+        schools: &[ListedSchool],
+    ) -> Result<ImportOutcome, StoreError> {
+        if schools.is_empty() {
+            return Err(StoreError::Refused(
+                "a school list needs at least one school".into(),
+            ));
+        }
+        Self::admin(path, |tx| {
+            allocation::import_list(tx, source, schools, crate::now_unix_ms())
+        })
+    }
+
+    /// Marks the allocated books numbered `books` shipped, as one shipment.
+    pub fn ship(
+        path: &Path,
+        books: std::ops::RangeInclusive<u64>,
+        note: Option<&str>,
+    ) -> Result<ShipOutcome, StoreError> {
+        if books.is_empty() || *books.start() == 0 {
+            return Err(StoreError::Refused(format!(
+                "books {}-{} is not a range of book numbers (from 1)",
+                books.start(),
+                books.end()
+            )));
+        }
+        Self::admin(path, |tx| {
+            allocation::ship(tx, books, note, crate::now_unix_ms()).map_err(backend)
+        })
+    }
+
+    /// Everything the open-data export publishes.
+    pub fn export(path: &Path) -> Result<OpenData, StoreError> {
+        let conn = open_read_only(path)?;
+        allocation::export(&conn).map_err(backend)
+    }
+
+    /// The public report, read from the ledger at `path`.
+    pub fn report_at(path: &Path) -> Result<Report, StoreError> {
+        let conn = open_read_only(path)?;
+        allocation::report(&conn).map_err(backend)
+    }
+}
+
+/// A read-only connection to an existing ledger (which must be at this
+/// build's schema version).
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    // Opening for writing first applies any missing migration.
+    drop(open_writer_connection(path)?);
+    open_read_connection(path)
+}
+
+/// A read-only connection to `path`, waiting up to 5 s for a lock.
+fn open_read_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(backend)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
+    Ok(conn)
 }
 
 /// What [`SqliteStore::bulk_load`] did.

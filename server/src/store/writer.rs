@@ -10,6 +10,13 @@
 //! Being the only writer is also what makes the checks race-free: "was this
 //! round counted?", "has this player reached the daily cap?" and the next
 //! participation number are all decided here, in order.
+//!
+//! The writer also keeps the campaign's [`Allocator`] in memory: each
+//! counted participation may fund a book, which gets its school in the same
+//! transaction. The allocator is rebuilt from the tables when the database
+//! was changed by another connection (an admin command run while the server
+//! is up, seen through `PRAGMA data_version`) or when a batch failed (its
+//! rollback undid what the allocator had already decided).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -19,10 +26,11 @@ use sim::wire::RejectReason;
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::sqlite;
 use super::{
     AppendOutcome, LedgerTotals, NewParticipation, Participation, RejectionRecord, StoreError,
 };
+use super::{allocation, sqlite};
+use crate::allocation::Allocator;
 use crate::domain::ChinaDay;
 use crate::error::reason_name;
 use crate::metrics::LedgerMetrics;
@@ -60,6 +68,13 @@ pub(super) enum Command {
     },
     /// Record a rejection with the next batch.
     Reject(RejectionRecord),
+    /// Mark the shipped books of the school with this receipt secret
+    /// received; answers the school's id and the books received, or `None`
+    /// for an unknown secret.
+    Receive {
+        secret: String,
+        reply: oneshot::Sender<Result<Option<(String, u64)>, StoreError>>,
+    },
     /// Write everything queued before this command, then stop.
     Close { done: oneshot::Sender<()> },
 }
@@ -72,6 +87,10 @@ pub(super) struct Writer {
     totals: LedgerTotals,
     totals_tx: watch::Sender<LedgerTotals>,
     metrics: LedgerMetrics,
+    allocator: Allocator,
+    /// The connection's `PRAGMA data_version` when the allocator was last
+    /// known to match the tables; `None` forces a rebuild.
+    allocator_version: Option<i64>,
 }
 
 /// What one batch changed, applied to the in-memory state after the commit.
@@ -82,6 +101,7 @@ struct BatchEffects {
     /// Participations per China day after the batch, for the days it touched.
     day_counts: BTreeMap<i64, u64>,
     rejections: BTreeMap<RejectReason, u64>,
+    receipts: Vec<Option<(String, u64)>>,
 }
 
 impl Writer {
@@ -98,6 +118,8 @@ impl Writer {
             totals,
             totals_tx,
             metrics,
+            allocator: Allocator::new(),
+            allocator_version: None,
         }
     }
 
@@ -127,6 +149,7 @@ impl Writer {
         let mut appends = Vec::new();
         let mut replies = Vec::new();
         let mut rejections = Vec::new();
+        let mut receives = Vec::new();
         let mut close = None;
         for command in batch.drain(..) {
             match command {
@@ -138,12 +161,14 @@ impl Writer {
                     replies.push(reply);
                 }
                 Command::Reject(rejection) => rejections.push(rejection),
+                Command::Receive { secret, reply } => receives.push((secret, reply)),
                 Command::Close { done } => close = Some(done),
             }
         }
 
         let started = Instant::now();
-        match self.write(&appends, &rejections) {
+        let secrets: Vec<&str> = receives.iter().map(|(secret, _)| secret.as_str()).collect();
+        match self.write(&appends, &rejections, &secrets) {
             Ok(effects) => {
                 self.metrics
                     .observe_commit(appends.len() + rejections.len(), started.elapsed());
@@ -153,10 +178,18 @@ impl Writer {
                     // it will find its receipt by retrying with the same key.
                     let _ = reply.send(Ok(outcome));
                 }
+                for ((_, reply), received) in receives.into_iter().zip(effects.receipts) {
+                    let _ = reply.send(Ok(received));
+                }
             }
             Err(error) => {
                 tracing::error!(%error, appends = appends.len(), rejections = rejections.len(), "ledger batch failed, rolled back");
+                // The allocator may have moved ahead of the rolled-back tables.
+                self.allocator_version = None;
                 for reply in replies {
+                    let _ = reply.send(Err(StoreError::Backend(error.to_string().into())));
+                }
+                for (_, reply) in receives {
                     let _ = reply.send(Err(StoreError::Backend(error.to_string().into())));
                 }
             }
@@ -171,23 +204,37 @@ impl Writer {
         }
     }
 
-    /// One transaction for the whole batch. Nothing in `self` changes here,
-    /// so a failed batch leaves the writer exactly as before it.
+    /// One transaction for the whole batch. Only the allocator changes in
+    /// `self` here; a failed batch marks it for a rebuild, so the writer
+    /// continues exactly as before the batch.
     fn write(
         &mut self,
         appends: &[NewParticipation],
         rejections: &[RejectionRecord],
+        receipt_secrets: &[&str],
     ) -> rusqlite::Result<BatchEffects> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Under the write lock: nobody else can change the tables until the
+        // commit, so what is loaded here stays true for the whole batch.
+        let data_version: i64 = tx.query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        if self.allocator_version != Some(data_version) {
+            self.allocator = allocation::load_allocator(&tx)?;
+            self.allocator_version = Some(data_version);
+            tracing::debug!(
+                books.funded = self.allocator.funded(),
+                books.allocated = self.allocator.allocated(),
+                "allocator loaded"
+            );
+        }
         let mut effects = BatchEffects {
             next_number: self.next_number,
             ..BatchEffects::default()
         };
         let mut referral_increments: HashMap<&str, u64> = HashMap::new();
         for participation in appends {
-            let outcome = append_one(&tx, participation, &mut effects)?;
+            let outcome = append_one(&tx, participation, &mut self.allocator, &mut effects)?;
             if matches!(outcome, AppendOutcome::Appended(_))
                 && let Some(code) = &participation.referral
             {
@@ -206,6 +253,12 @@ impl Writer {
                 ])?;
                 *effects.rejections.entry(rejection.reason).or_default() += 1;
             }
+        }
+        let now_ms = crate::now_unix_ms();
+        for secret in receipt_secrets {
+            effects
+                .receipts
+                .push(allocation::receive(&tx, secret, now_ms)?);
         }
         sqlite::store_tallies(
             &tx,
@@ -267,6 +320,7 @@ fn gather(
 fn append_one(
     tx: &Transaction<'_>,
     new: &NewParticipation,
+    allocator: &mut Allocator,
     effects: &mut BatchEffects,
 ) -> rusqlite::Result<AppendOutcome> {
     if let Some(existing) = tx
@@ -274,7 +328,12 @@ fn append_one(
         .query_row([new.round.to_bytes()], sqlite::participation_from_row)
         .optional()?
     {
-        return Ok(AppendOutcome::RoundAlreadyCounted(existing));
+        let counted = effects.next_number - 1;
+        let book = allocation::book_status(tx, allocator.progress(existing.number, counted))?;
+        return Ok(AppendOutcome::RoundAlreadyCounted(Participation {
+            book,
+            ..existing
+        }));
     }
 
     let day = ChinaDay::from_unix_ms(new.finished_at_ms);
@@ -311,6 +370,9 @@ fn append_one(
         ])?;
     effects.day_counts.insert(day.number(), day_count);
     effects.next_number += 1;
+    let funding = allocator.count(number);
+    allocation::store_funding(tx, &funding, new.finished_at_ms)?;
+    let book = allocation::book_status(tx, allocator.progress(number, number))?;
     Ok(AppendOutcome::Appended(Participation {
         number,
         round: new.round,
@@ -321,5 +383,6 @@ fn append_one(
         books_caught: new.outcome.books_caught,
         idempotency_key: new.idempotency_key.clone(),
         fingerprint: new.fingerprint,
+        book,
     }))
 }

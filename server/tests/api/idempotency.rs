@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use reqwest::StatusCode;
+use server::allocation::Report;
 use server::domain::{PlayerId, RoundId};
 use server::store::{
-    AppendOutcome, LedgerTotals, NewParticipation, Participation, RejectionRecord, Store,
-    StoreError,
+    AppendOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
+    RejectionRecord, SchoolBooks, Store, StoreError,
 };
 use sim::wire::{Receipt, RejectReason};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -118,6 +119,36 @@ impl Store for GatedStore {
 
     fn totals(&self) -> watch::Receiver<LedgerTotals> {
         self.inner.totals()
+    }
+
+    async fn participation_book(
+        &self,
+        number: u64,
+    ) -> Result<Option<ParticipationBook>, StoreError> {
+        self.inner.participation_book(number).await
+    }
+
+    async fn school_books(&self, school: &str) -> Result<Option<SchoolBooks>, StoreError> {
+        self.inner.school_books(school).await
+    }
+
+    async fn school_by_receipt_secret(
+        &self,
+        secret: &str,
+    ) -> Result<Option<SchoolBooks>, StoreError> {
+        self.inner.school_by_receipt_secret(secret).await
+    }
+
+    async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>, StoreError> {
+        self.inner.receive_books(secret).await
+    }
+
+    async fn report(&self) -> Result<Report, StoreError> {
+        self.inner.report().await
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.inner.revision().await
     }
 
     async fn close(&self) -> Result<(), StoreError> {

@@ -1,0 +1,273 @@
+//! The `server` command line as an operator runs it: the real binary on a
+//! temporary data directory, its exit codes, what it prints, and the files
+//! it writes. No server is started; each command opens the ledger itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+/// The demo school list shipped in `assets/`.
+fn demo_schools() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/schools.csv")
+}
+
+/// Runs `server` with `args`, without inheriting a data directory from the
+/// environment (every test passes its own `--data-dir`).
+fn server(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(args)
+        .env_remove("DREAMFAIRY_DATA_DIR")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the server binary runs")
+}
+
+/// Runs an admin subcommand on the ledger in `data_dir`.
+fn admin(data_dir: &Path, subcommand: &str, args: &[&str]) -> Output {
+    let data_dir = data_dir.to_str().expect("a UTF-8 temporary path");
+    let mut all = vec![subcommand, "--data-dir", data_dir];
+    all.extend_from_slice(args);
+    server(&all)
+}
+
+/// Asserts that `output` succeeded and answers its stdout as JSON.
+fn json_of(what: &str, output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{what} should succeed: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "{what} should print JSON ({error}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// Runs `verify` on `export` and answers whether it passed and its report.
+fn verify(export: &Path) -> (bool, Value) {
+    let output = server(&["verify", export.to_str().expect("a UTF-8 path")]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "verify prints a JSON report ({error}); stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.success(), report)
+}
+
+/// Replaces the school of `book` in an exported `books.csv`, answering the
+/// school it had and the one it has now.
+fn change_school(books_csv: &Path, book: u64) -> (String, String) {
+    let text = std::fs::read_to_string(books_csv).expect("books.csv is written");
+    let mut changed = None;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut fields: Vec<&str> = line.split(',').collect();
+            if fields.first() != Some(&book.to_string().as_str()) {
+                return line.to_owned();
+            }
+            let had = fields[2].to_owned();
+            let now = if had == "DEMO-001" {
+                "DEMO-002"
+            } else {
+                "DEMO-001"
+            };
+            fields[2] = now;
+            changed = Some((had, now.to_owned()));
+            fields.join(",")
+        })
+        .collect();
+    std::fs::write(books_csv, lines.join("\n") + "\n").expect("books.csv is rewritten");
+    changed.unwrap_or_else(|| panic!("book {book} is in books.csv: {text}"))
+}
+
+#[test]
+fn a_campaign_runs_through_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let file = demo_schools();
+    let imported = json_of(
+        "import-schools",
+        &admin(
+            data.path(),
+            "import-schools",
+            &["--file", file.to_str().unwrap()],
+        ),
+    );
+    assert_eq!(
+        (
+            &imported["version"],
+            &imported["first_book"],
+            &imported["schools"]
+        ),
+        (&json!(1), &json!(1), &json!(40)),
+        "the demo list is version 1, from book 1, with its 40 schools: {imported}"
+    );
+
+    // 30 participations, then a pledge of one book per 3 of them: 10 books
+    // are funded and allocated at once.
+    json_of(
+        "bulk-load",
+        &admin(data.path(), "bulk-load", &["--count", "30"]),
+    );
+    let pledged = json_of(
+        "pledge",
+        &admin(
+            data.path(),
+            "pledge",
+            &[
+                "--sponsor",
+                "示例赞助方（虚构）",
+                "--participations-per-book",
+                "3",
+                "--books",
+                "50",
+            ],
+        ),
+    );
+    assert_eq!(
+        (
+            &pledged["books_funded"],
+            &pledged["books_allocated"],
+            &pledged["books_pledged"]
+        ),
+        (&json!(10), &json!(10), &json!(50)),
+        "the waiting participations fund 10 books at once: {pledged}"
+    );
+
+    let export = data.path().join("export");
+    let exported = admin(data.path(), "export", &["--out", export.to_str().unwrap()]);
+    assert!(
+        exported.status.success(),
+        "export succeeds: {}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    for file in [
+        "books.csv",
+        "pledges.csv",
+        "school_lists.csv",
+        "open-data.json",
+    ] {
+        assert!(export.join(file).is_file(), "the export has {file}");
+    }
+    let (passed, report) = verify(&export);
+    assert!(passed, "a real run verifies: {report}");
+    assert_eq!(report["books_checked"], json!(10), "every book is checked");
+
+    let (had, now) = change_school(&export.join("books.csv"), 3);
+    let (passed, report) = verify(&export);
+    assert!(!passed, "a changed school fails verification: {report}");
+    let differences = report["differences"].as_array().expect("a list");
+    assert!(
+        differences.contains(&json!({
+            "kind": "school", "book": 3, "expected": had, "found": now
+        })),
+        "verify names book 3 and both schools: {report}"
+    );
+    assert!(
+        differences
+            .iter()
+            .all(|difference| difference["book"] == json!(3)
+                || difference["kind"] == json!("json_differs")),
+        "nothing but book 3 (and the JSON copy, which still has the true school) is named: {report}"
+    );
+
+    let csv = admin(data.path(), "report", &["--format", "csv"]);
+    assert!(csv.status.success(), "report succeeds");
+    let csv = String::from_utf8(csv.stdout).expect("the CSV is UTF-8");
+    assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[1].starts_with("campaign,") && lines[1].ends_with(",10,0,0"),
+        "the campaign line: 10 allocated, none shipped or received: {}",
+        lines[1]
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.starts_with("school,"))
+            .count(),
+        40,
+        "one line per school: {csv}"
+    );
+}
+
+#[test]
+fn a_bad_school_file_imports_nothing_and_names_its_lines() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(demo_schools()).expect("the demo list");
+    let mut lines: Vec<Vec<&str>> = demo
+        .lines()
+        .take(4)
+        .map(|line| line.split(',').collect())
+        .collect();
+    // Line 3: pupils is not a number; line 4: a county code of 5 digits.
+    lines[2][6] = "many";
+    lines[3][5] = "52272";
+    let lines: Vec<String> = lines.iter().map(|fields| fields.join(",")).collect();
+    let bad = data.path().join("bad.csv");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+
+    let output = admin(
+        data.path(),
+        "import-schools",
+        &["--file", bad.to_str().unwrap()],
+    );
+    assert!(
+        !output.status.success(),
+        "a bad file fails: {}",
+        output.status
+    );
+    let errors = String::from_utf8_lossy(&output.stderr);
+    for line in ["line 3", "line 4", "第 3 行", "第 4 行"] {
+        assert!(errors.contains(line), "{line:?} is named: {errors}");
+    }
+    assert!(
+        !errors.contains("line 2"),
+        "the good line is not blamed: {errors}"
+    );
+
+    let report = json_of("report", &admin(data.path(), "report", &[]));
+    assert_eq!(
+        report["schools"],
+        json!([]),
+        "nothing was imported: {report}"
+    );
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    let cases: [(&str, &[&str]); 9] = [
+        ("serve", &["--data-dir", "--public-url"]),
+        ("bulk-load", &["--count"]),
+        ("check-ledger", &["--data-dir"]),
+        ("import-schools", &["--file", "--data-dir"]),
+        (
+            "pledge",
+            &["--sponsor", "--participations-per-book", "--books"],
+        ),
+        ("ship", &["--books", "--note"]),
+        ("export", &["--out"]),
+        ("verify", &["<EXPORT>"]),
+        ("report", &["--format", "json", "csv"]),
+    ];
+    for (subcommand, mentions) in cases {
+        let output = server(&[subcommand, "--help"]);
+        assert!(output.status.success(), "{subcommand} --help succeeds");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            help.contains(&format!("Usage: server {subcommand}")),
+            "{subcommand} --help shows its usage: {help}"
+        );
+        for mention in mentions {
+            assert!(
+                help.contains(mention),
+                "{subcommand} --help mentions {mention}: {help}"
+            );
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Every kind of bad line is reported with the line number a spreadsheet
+//! user sees, every bad line of a file at once, and nothing is imported.
+
+use encoding_rs::GBK;
+use server::schools::{CountyCodeError, Field, LineError, LineProblem, parse_school_file};
+
+use crate::helpers::{GOOD_ROWS, HEADER_ZH, XlsxCell, delimited, line_errors, xlsx};
+
+/// A school row in header order, good except where the test changes it.
+fn row(id: &str, name: &str, county_code: &str, pupils: &str, target: &str) -> Vec<String> {
+    [
+        id,
+        name,
+        "贵州省",
+        "黔东南苗族侗族自治州",
+        "榕江县",
+        county_code,
+        pupils,
+        target,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// One file with every kind of bad line, and the errors it must produce.
+fn file_with_every_problem() -> (String, Vec<LineError>) {
+    let long_name = "长".repeat(101);
+    let long_id = format!("S-{}", "9".repeat(31));
+    let lines: Vec<Vec<String>> = vec![
+        HEADER_ZH.map(str::to_owned).to_vec(),                 // 1
+        GOOD_ROWS[0].map(str::to_owned).to_vec(),              // 2
+        row("S-003", "", "522632", "420", "900"),              // 3
+        row("S-004", "A校", "52263", "420", "900"),            // 4
+        row("S-005", "B校", "522600", "420", "900"),           // 5
+        row("S-006", "C校", "992632", "420", "900"),           // 6
+        row("S-007", "D校", "522632", "abc", "-5"),            // 7
+        row("S-008", "E校", "522632", "0", "900"),             // 8
+        row("S-009", "F校", "522632", "420", "0"),             // 9
+        row("S-010", "G校", "522632", "420.5", "99999999999"), // 10
+        row("S-011", "H校", "522632", "100001", "900"),        // 11
+        row("S-001", "重复的学校", "522632", "420", "900"),    // 12
+        row("S-013", &long_name, "522632", "420", "900"),      // 13
+        row("S 014", "I校", "522632", "420", "900"),           // 14
+        vec!["S-015".to_owned(), "J校".to_owned()],            // 15
+        row("S-016", "\"K\n校\"", "522632", "420", "900"),     // 16-17
+        vec![String::new(); 8],                                // 18
+        row("S-019", "L校", "522632", "420", "900"),           // 19
+        row(&long_id, "M校", "522632", "420", "900"),          // 20
+    ];
+    let problem = |line, reason| LineError { line, reason };
+    let expected = vec![
+        problem(3, LineProblem::MissingField { field: Field::Name }),
+        problem(
+            4,
+            LineProblem::BadCountyCode {
+                value: "52263".into(),
+                problem: CountyCodeError::NotSixDigits,
+            },
+        ),
+        problem(
+            5,
+            LineProblem::BadCountyCode {
+                value: "522600".into(),
+                problem: CountyCodeError::NotACounty,
+            },
+        ),
+        problem(
+            6,
+            LineProblem::BadCountyCode {
+                value: "992632".into(),
+                problem: CountyCodeError::UnknownProvince { province: 99 },
+            },
+        ),
+        problem(
+            7,
+            LineProblem::NotAWholeNumber {
+                field: Field::Pupils,
+                value: "abc".into(),
+            },
+        ),
+        problem(
+            7,
+            LineProblem::NotAWholeNumber {
+                field: Field::TargetBooks,
+                value: "-5".into(),
+            },
+        ),
+        problem(
+            8,
+            LineProblem::Zero {
+                field: Field::Pupils,
+            },
+        ),
+        problem(
+            9,
+            LineProblem::Zero {
+                field: Field::TargetBooks,
+            },
+        ),
+        problem(
+            10,
+            LineProblem::NotAWholeNumber {
+                field: Field::Pupils,
+                value: "420.5".into(),
+            },
+        ),
+        problem(
+            10,
+            LineProblem::TooLarge {
+                field: Field::TargetBooks,
+                value: "99999999999".into(),
+                max: 1_000_000,
+            },
+        ),
+        problem(
+            11,
+            LineProblem::TooLarge {
+                field: Field::Pupils,
+                value: "100001".into(),
+                max: 100_000,
+            },
+        ),
+        problem(
+            12,
+            LineProblem::RepeatedSchoolId {
+                id: "S-001".into(),
+                first_line: 2,
+            },
+        ),
+        problem(
+            13,
+            LineProblem::TooLong {
+                field: Field::Name,
+                chars: 101,
+                max_chars: 100,
+            },
+        ),
+        problem(
+            14,
+            LineProblem::BadSchoolId {
+                value: "S 014".into(),
+            },
+        ),
+        problem(
+            15,
+            LineProblem::MissingField {
+                field: Field::Province,
+            },
+        ),
+        problem(
+            15,
+            LineProblem::MissingField {
+                field: Field::Prefecture,
+            },
+        ),
+        problem(
+            15,
+            LineProblem::MissingField {
+                field: Field::County,
+            },
+        ),
+        problem(
+            15,
+            LineProblem::MissingField {
+                field: Field::CountyCode,
+            },
+        ),
+        problem(
+            15,
+            LineProblem::MissingField {
+                field: Field::Pupils,
+            },
+        ),
+        problem(
+            15,
+            LineProblem::MissingField {
+                field: Field::TargetBooks,
+            },
+        ),
+        problem(16, LineProblem::ControlCharacter { field: Field::Name }),
+        problem(20, LineProblem::BadSchoolId { value: long_id }),
+    ];
+    (delimited(&lines, ",", "\r\n"), expected)
+}
+
+#[test]
+fn every_bad_line_is_reported_with_its_line_number_and_nothing_is_imported() {
+    let (text, expected) = file_with_every_problem();
+    let errors = line_errors(parse_school_file("schools.csv", text.as_bytes()));
+    assert_eq!(errors, expected, "every problem, in line order");
+}
+
+#[test]
+fn gbk_files_report_the_same_lines() {
+    let (text, expected) = file_with_every_problem();
+    let (bytes, _, unmappable) = GBK.encode(&text);
+    assert!(!unmappable, "every character exists in GBK");
+    let errors = line_errors(parse_school_file("schools.csv", &bytes));
+    assert_eq!(errors, expected, "the encoding does not move line numbers");
+}
+
+#[test]
+fn the_message_names_each_line_in_chinese_and_english() {
+    let (text, _) = file_with_every_problem();
+    let error = parse_school_file("schools.csv", text.as_bytes()).expect_err("bad lines");
+    let message = error.to_string();
+    for expected in [
+        "22 处错误，未导入任何学校 / 22 problems, nothing was imported",
+        "第 3 行 / line 3: 缺少“学校名称” / missing name",
+        "第 12 行 / line 12: 学校编号“S-001”与第 2 行重复 / school id \"S-001\" repeats line 2",
+        "第 8 行 / line 8: “学生数”不能为 0 / pupils cannot be 0",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected:?} missing from:\n{message}"
+        );
+    }
+}
+
+#[test]
+fn xlsx_lines_are_the_rows_excel_shows() {
+    use XlsxCell::{Empty, ErrorResult, Number, Text};
+    let good = |id| {
+        vec![
+            Text(id),
+            Text("某示例小学"),
+            Text("贵州省"),
+            Text("黔东南苗族侗族自治州"),
+            Text("榕江县"),
+            Number(522_632.0),
+            Number(420.0),
+            Number(900.0),
+        ]
+    };
+    let mut not_available = good("X-5");
+    not_available[6] = ErrorResult("#N/A");
+    let mut fraction = good("X-6");
+    fraction[7] = Number(3.5);
+    let mut short_code = good("X-8");
+    short_code[5] = Number(52_263.0);
+    // Rows 1-2 are empty (a title would go there); the header is on row 3.
+    let workbook = xlsx(
+        2,
+        &[
+            HEADER_ZH.iter().map(|h| Text(h)).collect(),
+            good("X-4"),
+            not_available,
+            fraction,
+            vec![Empty; 8],
+            short_code,
+        ],
+    );
+    let errors = line_errors(parse_school_file("schools.xlsx", &workbook));
+    assert_eq!(
+        errors,
+        vec![
+            LineError {
+                line: 5,
+                reason: LineProblem::ErrorValue {
+                    field: Field::Pupils,
+                    value: "#N/A".into(),
+                },
+            },
+            LineError {
+                line: 6,
+                reason: LineProblem::NotAWholeNumber {
+                    field: Field::TargetBooks,
+                    value: "3.5".into(),
+                },
+            },
+            LineError {
+                line: 8,
+                reason: LineProblem::BadCountyCode {
+                    value: "52263".into(),
+                    problem: CountyCodeError::NotSixDigits,
+                },
+            },
+        ],
+        "spreadsheet rows, counting the empty rows above the header"
+    );
+}
