@@ -1,32 +1,47 @@
 //! The Dream Fairy (圆梦精灵) mini-game client.
 //!
-//! A Bevy app that draws the round simulated by `sim`, reads the player's
-//! touch, mouse and keys, and talks to the page it runs in. Text is HTML over
-//! the canvas (crisp, accessible, no font inside the WASM), so the app itself
-//! draws only shapes and sprites.
+//! A Bevy app that plays the round simulated by `sim` live, draws it, reads
+//! the player's touch, mouse and keys, and gets every finished round counted
+//! by the server. Text is HTML over the canvas (crisp, accessible, any
+//! script, no font inside the WASM), so the app itself draws only shapes.
 //!
 //! Layout: one plugin per file, each a `pub(super) fn plugin(app: &mut App)`;
 //! this file only aggregates them and declares the order of system sets.
+//!
+//! - [`flow`]: the screens (title, starting, playing, result);
+//! - [`play`]: the round at its fixed tick; [`controls`]: the player's input;
+//! - [`art`], [`scene`], [`backdrop`]: everything drawn; [`field`]: where;
+//! - [`net`], [`submit`], [`outbox`], [`storage`]: the round API, and
+//!   finishes kept until the server has answered for them;
+//! - [`bridge`], [`mailbox`]: the page around the canvas.
 
+mod art;
 mod backdrop;
 mod bridge;
+mod controls;
+pub mod field;
+mod flow;
+mod mailbox;
+mod net;
+mod outbox;
+mod play;
+mod scene;
+mod storage;
+mod submit;
 
 use bevy::prelude::*;
 use bevy::window::WindowResolution;
 
-/// Width of the playfield in world units; the camera always shows all of it.
-pub const FIELD_WIDTH: f32 = 900.0;
-/// Height of the playfield in world units (portrait 9:16, as on a phone).
-pub const FIELD_HEIGHT: f32 = 1600.0;
+pub use flow::Screen;
 
 /// The order in which the game's systems run within `Update`, declared once.
 #[derive(SystemSet, Debug, Clone, Copy, Eq, PartialEq, Hash)]
 pub enum AppSystems {
-    /// Read input and messages from the page.
+    /// Read input and messages from the page and the network.
     ReadInput,
-    /// Advance game state.
+    /// Advance game state and the picture.
     Update,
-    /// Tell the page what happened (first frame, round over, ...).
+    /// Tell the page what happened (first frame, score, ...).
     NotifyPage,
 }
 
@@ -50,8 +65,7 @@ pub fn app() -> App {
     app
 }
 
-/// The game's own plugins, without the engine's window and renderer, so that
-/// tests can run them on `MinimalPlugins`.
+/// The game's own plugins, on top of the engine's.
 pub fn plugin(app: &mut App) {
     app.configure_sets(
         Update,
@@ -62,5 +76,15 @@ pub fn plugin(app: &mut App) {
         )
             .chain(),
     );
-    app.add_plugins((backdrop::plugin, bridge::plugin));
+    app.add_plugins((
+        bridge::plugin,
+        net::plugin,
+        flow::plugin,
+        play::plugin,
+        controls::plugin,
+        submit::plugin,
+        art::plugin,
+        backdrop::plugin,
+        scene::plugin,
+    ));
 }

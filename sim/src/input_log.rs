@@ -61,6 +61,10 @@ impl Steer {
     pub const MAX: u8 = 200;
     /// The middle column, where the fairy starts and steers before any input.
     pub const CENTRE: Steer = Steer(Steer::MAX / 2);
+    /// The leftmost column.
+    pub const LEFTMOST: Steer = Steer(0);
+    /// The rightmost column.
+    pub const RIGHTMOST: Steer = Steer(Steer::MAX);
 
     /// The steer for `column`, or `None` if it is past [`Steer::MAX`].
     pub const fn new(column: u8) -> Option<Steer> {

@@ -1,0 +1,254 @@
+//! Draws the active round every frame: the fairy, what falls, the books she
+//! carries and the shelf filling up. Positions are blended between the last
+//! two ticks by how far the fixed clock is into the next one, so motion is
+//! smooth at any frame rate while the rules stay at 20 ticks a second.
+
+use std::collections::HashMap;
+
+use bevy::prelude::*;
+use sim::{FallingKind, Rules};
+
+use crate::art::{Art, CarriedBook, Wing};
+use crate::play::ActiveRound;
+use crate::{AppSystems, backdrop, field};
+
+/// Depth of falling things, above the backdrop and shelf, below the fairy.
+const FALLING_Z: f32 = 1.0;
+const FAIRY_Z: f32 = 2.0;
+const SPARKLE_Z: f32 = 3.0;
+/// Slots on the shelf: one per book the round needs.
+const SHELF_SLOTS: u32 = Rules::CURRENT.shelf_target;
+/// The shelf's books stand in this many rows.
+const SHELF_ROWS: u32 = 2;
+/// How long a catch sparkles, in seconds.
+const SPARKLE_SECONDS: f32 = 0.45;
+
+/// The fairy's figure.
+#[derive(Component)]
+struct FairyFigure;
+
+/// The figure of a falling thing (see [`FallingFigures`] for which).
+#[derive(Component)]
+struct FallingFigure;
+
+/// A slot of the shelf, from 0, left to right and top row first.
+#[derive(Component)]
+struct ShelfSlot(u32);
+
+/// A catch's sparkle, fading out.
+#[derive(Component)]
+struct Sparkle(Timer);
+
+/// Figures of falling things by spawn index, for the round they belong to.
+#[derive(Resource, Default)]
+struct FallingFigures {
+    round_id: Option<String>,
+    by_index: HashMap<u32, (Entity, Vec2)>,
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<FallingFigures>();
+    app.add_systems(Startup, (spawn_fairy, spawn_shelf_slots));
+    app.add_systems(
+        Update,
+        (
+            draw_fairy,
+            draw_falling,
+            draw_shelf,
+            flap_wings,
+            fade_sparkles,
+        )
+            .in_set(AppSystems::Update),
+    );
+}
+
+/// Where the fairy waits when no round is on: mid-field, at her height.
+fn resting_place() -> Vec2 {
+    let rules = Rules::CURRENT;
+    field::to_world(
+        sim::Position {
+            x: rules.field_width / 2,
+            y: rules.fairy_y,
+        },
+        &rules,
+    )
+}
+
+fn spawn_fairy(mut commands: Commands, art: Res<Art>) {
+    let fairy = art.spawn_fairy(&mut commands);
+    commands.entity(fairy).insert((
+        FairyFigure,
+        Name::new("Fairy"),
+        Transform::from_translation(resting_place().extend(FAIRY_Z)),
+    ));
+}
+
+/// The slots of the village library's shelf, at the bottom of the field.
+fn spawn_shelf_slots(mut commands: Commands, art: Res<Art>) {
+    let per_row = SHELF_SLOTS.div_ceil(SHELF_ROWS);
+    let book = Vec2::new(
+        backdrop::SHELF_INNER.x / per_row as f32 - 6.0,
+        backdrop::SHELF_ROW_HEIGHT - 14.0,
+    );
+    for slot in 0..SHELF_SLOTS {
+        let (row, column) = (slot / per_row, slot % per_row);
+        let x = -backdrop::SHELF_INNER.x / 2.0 + (column as f32 + 0.5) * (book.x + 6.0);
+        let y = backdrop::shelf_row_floor(row) + book.y / 2.0;
+        let figure = art.spawn_shelved_book(&mut commands, slot, book, Vec3::new(x, y, -3.5));
+        commands.entity(figure).insert(ShelfSlot(slot));
+    }
+}
+
+fn draw_fairy(
+    active: Option<Res<ActiveRound>>,
+    fixed: Res<Time<Fixed>>,
+    time: Res<Time>,
+    fairy: Single<(&mut Transform, &Children), With<FairyFigure>>,
+    mut carried: Query<(&CarriedBook, &mut Visibility)>,
+) {
+    let (mut transform, children) = fairy.into_inner();
+    let bob = (time.elapsed_secs() * 3.0).sin() * 8.0;
+    let Some(active) = active else {
+        transform.translation = (resting_place() + Vec2::new(0.0, bob)).extend(FAIRY_Z);
+        return;
+    };
+    let round = &active.round;
+    let rules = round.rules();
+    let fairy = round.fairy();
+    let blended = active.drawn_at(None, fairy.position, fixed.overstep_fraction());
+    let at = field::to_world(
+        sim::Position {
+            x: blended.x as i32,
+            y: blended.y as i32,
+        },
+        rules,
+    );
+    // Leaning into the flight: the gap to where she was drawn last frame.
+    let lean = ((transform.translation.x - at.x) * 0.02).clamp(-0.3, 0.3);
+    transform.translation = Vec3::new(at.x, at.y + bob, FAIRY_Z);
+    transform.rotation = Quat::from_rotation_z(lean);
+    let holding = round.basket().books;
+    let mut children = carried.iter_many_mut(children);
+    while let Some((book, mut visibility)) = children.fetch_next() {
+        visibility.set_if_neq(if book.0 < holding {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        });
+    }
+}
+
+fn flap_wings(time: Res<Time>, mut wings: Query<&mut Transform, With<Wing>>) {
+    let flap = 0.85 + 0.15 * (time.elapsed_secs() * 14.0).sin();
+    for mut wing in &mut wings {
+        wing.scale.y = 56.0 * flap;
+    }
+}
+
+fn draw_falling(
+    mut commands: Commands,
+    active: Option<Res<ActiveRound>>,
+    fixed: Res<Time<Fixed>>,
+    art: Res<Art>,
+    mut figures: ResMut<FallingFigures>,
+    mut transforms: Query<&mut Transform, With<FallingFigure>>,
+) {
+    let round_id = active
+        .as_ref()
+        .map(|active| active.started.round_id.clone());
+    if figures.round_id != round_id {
+        for (_, (figure, _)) in figures.by_index.drain() {
+            commands.entity(figure).despawn();
+        }
+        figures.round_id = round_id;
+    }
+    let Some(active) = active else {
+        return;
+    };
+    let round = &active.round;
+    let rules = round.rules();
+    let fraction = fixed.overstep_fraction();
+    let mut seen = Vec::new();
+    for thing in round.falling() {
+        seen.push(thing.index);
+        let blended = active.drawn_at(Some(thing.index), thing.position, fraction);
+        let at = field::to_world(
+            sim::Position {
+                x: blended.x as i32,
+                y: blended.y as i32,
+            },
+            rules,
+        );
+        let translation = at.extend(FALLING_Z + thing.index as f32 * 1e-4);
+        match figures.by_index.get_mut(&thing.index) {
+            Some((figure, last)) => {
+                *last = at;
+                if let Ok(mut transform) = transforms.get_mut(*figure) {
+                    transform.translation = translation;
+                }
+            }
+            None => {
+                let figure = match thing.kind {
+                    FallingKind::Book => art.spawn_book(&mut commands, thing.index, false),
+                    FallingKind::GoldenBook => art.spawn_book(&mut commands, thing.index, true),
+                    FallingKind::Cloud => art.spawn_cloud(
+                        &mut commands,
+                        field::size_to_world(thing.kind.half_size(rules), rules),
+                    ),
+                };
+                commands
+                    .entity(figure)
+                    .insert((FallingFigure, Transform::from_translation(translation)));
+                figures.by_index.insert(thing.index, (figure, at));
+            }
+        }
+    }
+    // Whatever left the round was caught (it sparkles) or fell away.
+    let fairy_y = field::to_world(round.fairy().position, rules).y;
+    let gone: Vec<u32> = figures
+        .by_index
+        .keys()
+        .copied()
+        .filter(|index| !seen.contains(index))
+        .collect();
+    for index in gone {
+        if let Some((figure, last)) = figures.by_index.remove(&index) {
+            commands.entity(figure).despawn();
+            if (last.y - fairy_y).abs() < 120.0 {
+                let sparkle = art.spawn_sparkle(&mut commands, last.extend(SPARKLE_Z), 60.0);
+                commands.entity(sparkle).insert(Sparkle(Timer::from_seconds(
+                    SPARKLE_SECONDS,
+                    TimerMode::Once,
+                )));
+            }
+        }
+    }
+}
+
+fn draw_shelf(active: Option<Res<ActiveRound>>, mut slots: Query<(&ShelfSlot, &mut Visibility)>) {
+    let shelved = active.map_or(0, |active| active.round.shelf().books);
+    for (slot, mut visibility) in &mut slots {
+        visibility.set_if_neq(if slot.0 < shelved {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        });
+    }
+}
+
+fn fade_sparkles(
+    mut commands: Commands,
+    time: Res<Time>,
+    mut sparkles: Query<(Entity, &mut Sparkle, &mut Transform)>,
+) {
+    for (entity, mut sparkle, mut transform) in &mut sparkles {
+        sparkle.0.tick(time.delta());
+        if sparkle.0.is_finished() {
+            commands.entity(entity).despawn();
+        } else {
+            let grown = 1.0 + sparkle.0.fraction();
+            transform.scale = Vec3::new(grown, grown, 1.0);
+            transform.rotate_z(time.delta_secs() * 4.0);
+        }
+    }
+}
