@@ -8,13 +8,21 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chromiumoxide::cdp::IntoEventKind;
+use chromiumoxide::cdp::browser_protocol::fetch::{
+    self, EventRequestPaused, FailRequestParams, RequestPattern, RequestStage,
+};
+use chromiumoxide::cdp::browser_protocol::input::{
+    DispatchKeyEventParams, DispatchKeyEventType, DispatchMouseEventParams, DispatchMouseEventType,
+    DispatchTouchEventParams, DispatchTouchEventType, TouchPoint,
+};
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
 use chromiumoxide::cdp::browser_protocol::network::{
-    EventLoadingFailed, EventLoadingFinished, EventResponseReceived, RequestId,
+    ErrorReason, EventLoadingFailed, EventLoadingFinished, EventResponseReceived, RequestId,
 };
 use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
@@ -190,6 +198,8 @@ struct Record {
     /// Finished responses: URL and bytes on the wire (headers and body, as
     /// transferred, i.e. compressed).
     transfers: Vec<(String, u64)>,
+    /// Words of problems the test provokes on purpose.
+    expected: Vec<String>,
 }
 
 async fn listen<T: IntoEventKind + Unpin>(page: &chromiumoxide::Page) -> EventStream<T> {
@@ -332,9 +342,22 @@ impl Page {
         }
     }
 
-    /// Console errors, uncaught exceptions and failed loads so far.
+    /// Console errors, uncaught exceptions and failed loads so far, except
+    /// those the test expects (see [`Page::expect_problems`]).
     pub fn problems(&self) -> Vec<String> {
-        self.record.lock().unwrap().problems.clone()
+        let record = self.record.lock().unwrap();
+        record
+            .problems
+            .iter()
+            .filter(|problem| !record.expected.iter().any(|words| problem.contains(words)))
+            .cloned()
+            .collect()
+    }
+
+    /// From now on, problems containing `words` are what the test is
+    /// provoking (a cut network, a refusal), not failures.
+    pub fn expect_problems(&self, words: &str) {
+        self.record.lock().unwrap().expected.push(words.to_owned());
     }
 
     /// Every finished response so far: URL and bytes on the wire.
@@ -354,6 +377,161 @@ impl Page {
         image::load_from_memory_with_format(&png, image::ImageFormat::Png)
             .expect("Chromium's screenshot is a PNG")
             .into_rgba8()
+    }
+}
+
+/// A key the tests press, as DevTools names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// `KeyboardEvent.key`.
+    pub key: &'static str,
+    /// `KeyboardEvent.code`.
+    pub code: &'static str,
+    /// The Windows virtual key code, which Chromium needs to act on the key.
+    pub key_code: i64,
+}
+
+/// The left arrow key.
+pub const ARROW_LEFT: Key = Key {
+    key: "ArrowLeft",
+    code: "ArrowLeft",
+    key_code: 37,
+};
+/// The D key.
+pub const KEY_D: Key = Key {
+    key: "d",
+    code: "KeyD",
+    key_code: 68,
+};
+
+/// A phase of a one-finger touch.
+#[derive(Debug, Clone, Copy)]
+pub enum Touch {
+    /// The finger lands at (x, y), in CSS pixels.
+    Start(f64, f64),
+    /// The finger moves to (x, y).
+    Move(f64, f64),
+    /// The finger lifts at (x, y).
+    End(f64, f64),
+}
+
+impl Page {
+    async fn send<C: chromiumoxide::Command>(&self, command: C) {
+        let name = std::any::type_name::<C>();
+        self.page
+            .execute(command)
+            .await
+            .unwrap_or_else(|error| panic!("DevTools refused {name}: {error}"));
+    }
+
+    /// Presses (`down`) or releases `key`, as real keyboard input to the
+    /// focused element.
+    pub async fn key(&self, key: Key, down: bool) {
+        let kind = if down {
+            DispatchKeyEventType::RawKeyDown
+        } else {
+            DispatchKeyEventType::KeyUp
+        };
+        let event = DispatchKeyEventParams::builder()
+            .r#type(kind)
+            .key(key.key)
+            .code(key.code)
+            .windows_virtual_key_code(key.key_code)
+            .build()
+            .expect("a complete key event");
+        self.send(event).await;
+    }
+
+    /// Moves the mouse to (x, y), in CSS pixels, as real pointer input.
+    pub async fn move_mouse(&self, x: f64, y: f64) {
+        let event = DispatchMouseEventParams::builder()
+            .r#type(DispatchMouseEventType::MouseMoved)
+            .x(x)
+            .y(y)
+            .build()
+            .expect("a complete mouse event");
+        self.send(event).await;
+    }
+
+    /// One phase of a one-finger touch, as real touch input.
+    pub async fn touch(&self, touch: Touch) {
+        // One finger, so one id: a move must name the finger that landed.
+        let finger = |x, y| TouchPoint {
+            id: Some(1.0),
+            ..TouchPoint::new(x, y)
+        };
+        let (kind, points) = match touch {
+            Touch::Start(x, y) => (DispatchTouchEventType::TouchStart, vec![finger(x, y)]),
+            Touch::Move(x, y) => (DispatchTouchEventType::TouchMove, vec![finger(x, y)]),
+            Touch::End(x, y) => (DispatchTouchEventType::TouchEnd, vec![finger(x, y)]),
+        };
+        let event = DispatchTouchEventParams::builder()
+            .r#type(kind)
+            .touch_points(points)
+            .build()
+            .expect("a complete touch event");
+        self.send(event).await;
+    }
+
+    /// Reloads the page (same tab: its storage and interceptions stay).
+    pub async fn reload(&self) {
+        self.page.reload().await.expect("the page reloads");
+    }
+
+    /// Cuts the network for requests whose URL matches `url_pattern` (`*`
+    /// wildcards) after they reach the server: each answer is dropped as if
+    /// the connection had died, until [`NetworkCut::restore`].
+    pub async fn cut_answers(&self, url_pattern: &str) -> NetworkCut {
+        let mut paused = listen::<EventRequestPaused>(&self.page).await;
+        let pattern = RequestPattern::builder()
+            .url_pattern(url_pattern)
+            .request_stage(RequestStage::Response)
+            .build();
+        self.send(fetch::EnableParams::builder().pattern(pattern).build())
+            .await;
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let page = self.page.clone();
+        let counter = dropped.clone();
+        let cutter = tokio::spawn(async move {
+            while let Some(request) = paused.next().await {
+                let fail = FailRequestParams::new(
+                    request.request_id.clone(),
+                    ErrorReason::InternetDisconnected,
+                );
+                if page.execute(fail).await.is_ok() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        NetworkCut {
+            page: self.page.clone(),
+            dropped,
+            cutter,
+        }
+    }
+}
+
+/// Answers being dropped on their way back (see [`Page::cut_answers`]).
+#[derive(Debug)]
+pub struct NetworkCut {
+    page: chromiumoxide::Page,
+    dropped: Arc<AtomicUsize>,
+    cutter: JoinHandle<()>,
+}
+
+impl NetworkCut {
+    /// Answers dropped so far.
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
+    }
+
+    /// Lets answers through again.
+    pub async fn restore(self) {
+        self.page
+            .execute(fetch::DisableParams::default())
+            .await
+            .expect("DevTools stops intercepting");
+        self.cutter.abort();
     }
 }
 

@@ -5,3 +5,4 @@
 
 mod browser_smoke;
 mod crash;
+mod gameplay;

@@ -1,0 +1,396 @@
+//! The game played in headless Chromium against the real server:
+//! (a) real pointer, touch and keyboard input moves the fairy; (b) a whole
+//! round played inside the WASM build is counted, which proves that the
+//! browser's simulation and the server's native replay agree, and its
+//! receipt names the school its book goes to; (c) a finish
+//! whose answers are lost, across a reload, is counted exactly once; (d) a
+//! refused round shows its reason. Along the way each screen is saved as an
+//! artifact at phone and desktop sizes.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tests::browser::{ARROW_LEFT, Browser, DESKTOP, KEY_D, PHONE, Page, Screen, Touch};
+use tests::server_process::{ServerOptions, ServerProcess};
+
+/// Software WebGL on a shared 2-core machine compiles every shader on the CPU.
+const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(120);
+/// A round lasts at most 45 s of game time; slow frames stretch it.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(150);
+/// Anything else the page is waiting for (a server answer, a few frames).
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The title is on screen and the loading poster has faded away.
+const TITLE_SHOWN: &str =
+    "dreamFairy.state.screen === 'title' && !document.getElementById('poster')";
+
+/// A server on a fresh data folder, and a browser on its game.
+struct Session {
+    server: ServerProcess,
+    browser: Browser,
+    page: Page,
+    screen: Screen,
+    data: tempfile::TempDir,
+}
+
+impl Session {
+    async fn open(screen: Screen, options: impl FnOnce(ServerOptions) -> ServerOptions) -> Session {
+        let data = tempfile::tempdir().expect("a temporary data folder");
+        let server = ServerProcess::spawn(options(
+            ServerOptions::new(data.path()).dist(tests::dist_dir()),
+        ));
+        let browser = Browser::launch(screen).await;
+        let page = browser.open(&format!("{}/", server.base_url())).await;
+        let session = Session {
+            server,
+            browser,
+            page,
+            screen,
+            data,
+        };
+        session.wait(TITLE_SHOWN, FIRST_FRAME_TIMEOUT).await;
+        session
+    }
+
+    async fn wait(&self, condition: &str, timeout: Duration) {
+        if let Err(failure) = self.page.wait_until(condition, timeout).await {
+            panic!("{} screen: {failure}", self.screen.name);
+        }
+    }
+
+    /// Saves the screen as `<what>-<screen>.png` in the artifacts folder.
+    async fn snapshot(&self, what: &str) {
+        let file = tests::artifacts_dir().join(format!("{what}-{}.png", self.screen.name));
+        self.page.screenshot(&file).await;
+    }
+
+    async fn click(&self, id: &str) {
+        let _: bool = self
+            .page
+            .eval(&format!("document.getElementById('{id}').click(), true"))
+            .await;
+    }
+
+    async fn fairy_column(&self) -> i64 {
+        self.page.eval("dreamFairy.state.fairyColumn ?? -1").await
+    }
+
+    /// Plays one round with the game's built-in player, from the title or
+    /// the result screen, and waits for its end.
+    async fn play_round_on_autopilot(&self, start_button: &str, snapshot_while_playing: bool) {
+        let _: bool = self.page.eval("dreamFairy.autopilot(true), true").await;
+        let rounds_before: i64 = self
+            .page
+            .eval("dreamFairy.state.events.filter(kind => kind === 'round_over').length")
+            .await;
+        self.click(start_button).await;
+        self.wait("dreamFairy.state.screen === 'playing'", STEP_TIMEOUT)
+            .await;
+        if snapshot_while_playing {
+            let shelf =
+                "Number(document.getElementById('hud-shelf').textContent.match(/\\d+/)?.[0])";
+            self.wait(&format!("{shelf} >= 8"), ROUND_TIMEOUT).await;
+            self.snapshot("playing").await;
+        }
+        self.wait(
+            &format!(
+                "dreamFairy.state.events.filter(kind => kind === 'round_over').length > {rounds_before}"
+            ),
+            ROUND_TIMEOUT,
+        )
+        .await;
+    }
+
+    /// Runs an admin subcommand of the server on this session's data, as
+    /// the foundation's staff would while it serves.
+    fn admin(&self, args: &[&str]) {
+        let output = std::process::Command::new(tests::server_process::server_binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .output()
+            .expect("the server binary runs");
+        assert!(
+            output.status.success(),
+            "server {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        reqwest::get(format!("{}{path}", self.server.base_url()))
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"))
+            .json()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path} is not JSON: {error}"))
+    }
+
+    /// Closes the browser, and fails if the page reported a problem the
+    /// test did not provoke.
+    async fn close_cleanly(self) {
+        let problems = self.page.problems();
+        self.browser.close().await;
+        assert!(
+            problems.is_empty(),
+            "{} page problems: {problems:#?}",
+            self.screen.name
+        );
+    }
+}
+
+/// The screen position (CSS pixels) of playfield column `column` (0..=200)
+/// at the fairy's height: the field is 9:16 and as tall or as wide as fits.
+fn column_position(screen: Screen, column: f64) -> (f64, f64) {
+    let (width, height) = (f64::from(screen.width), f64::from(screen.height));
+    let field_width = width.min(height * 9.0 / 16.0);
+    let left = (width - field_width) / 2.0;
+    (left + field_width * column / 200.0, height * 0.85)
+}
+
+#[tokio::test]
+async fn real_pointer_touch_and_keys_move_the_fairy() {
+    let _slot = tests::browser::exclusive().await;
+
+    // Desktop: the mouse points, the arrow keys and D fly.
+    let desktop = Session::open(DESKTOP, |options| options).await;
+    desktop.click("start").await;
+    desktop
+        .wait("dreamFairy.state.fairyColumn === 100", STEP_TIMEOUT)
+        .await;
+    let (x, y) = column_position(DESKTOP, 20.0);
+    desktop.page.move_mouse(x, y).await;
+    desktop
+        .wait("dreamFairy.state.fairyColumn <= 30", STEP_TIMEOUT)
+        .await;
+    desktop.page.key(KEY_D, true).await;
+    desktop
+        .wait("dreamFairy.state.fairyColumn >= 120", STEP_TIMEOUT)
+        .await;
+    desktop.page.key(KEY_D, false).await;
+    let released_at = desktop.fairy_column().await;
+    desktop.page.key(ARROW_LEFT, true).await;
+    desktop
+        .wait(
+            &format!("dreamFairy.state.fairyColumn < {released_at} - 40"),
+            STEP_TIMEOUT,
+        )
+        .await;
+    desktop.page.key(ARROW_LEFT, false).await;
+    desktop.close_cleanly().await;
+
+    // Phone: a finger drags the fairy.
+    let phone = Session::open(PHONE, |options| options).await;
+    phone.click("start").await;
+    phone
+        .wait("dreamFairy.state.fairyColumn === 100", STEP_TIMEOUT)
+        .await;
+    let (x, y) = column_position(PHONE, 180.0);
+    phone.page.touch(Touch::Start(x, y)).await;
+    phone
+        .wait("dreamFairy.state.fairyColumn >= 170", STEP_TIMEOUT)
+        .await;
+    let (x, y) = column_position(PHONE, 30.0);
+    phone.page.touch(Touch::Move(x, y)).await;
+    phone
+        .wait("dreamFairy.state.fairyColumn <= 40", STEP_TIMEOUT)
+        .await;
+    phone.page.touch(Touch::End(x, y)).await;
+    phone.close_cleanly().await;
+}
+
+#[tokio::test]
+async fn a_round_played_in_the_browser_is_counted() {
+    let _slot = tests::browser::exclusive().await;
+    let session = Session::open(PHONE, |options| options).await;
+    // The demo schools and a sponsor who turns every participation into a
+    // book, so the receipt can name the school.
+    let schools = tests::workspace_root().join("assets/demo/schools.csv");
+    session.admin(&["import-schools", "--file", &schools.to_string_lossy()]);
+    session.admin(&[
+        "pledge",
+        "--sponsor",
+        "测试赞助方 Test sponsor",
+        "--participations-per-book",
+        "1",
+        "--books",
+        "10",
+    ]);
+    session.snapshot("title").await;
+
+    // Frames per second while playing: animation frames counted by the page
+    // (the game draws one per animation frame) over the round's wall time.
+    let _: bool = session
+        .page
+        .eval(
+            "window.frameCount = { frames: 0, since: performance.now() }, \
+             (function count() { frameCount.frames++; requestAnimationFrame(count); })(), true",
+        )
+        .await;
+    session.play_round_on_autopilot("start", true).await;
+    let frames_per_second: f64 = session
+        .page
+        .eval("frameCount.frames / ((performance.now() - frameCount.since) / 1000)")
+        .await;
+    let first_frame_ms: f64 = session.page.eval("dreamFairy.firstFrameMs").await;
+    session
+        .wait("dreamFairy.state.receipt !== null", STEP_TIMEOUT)
+        .await;
+    session.snapshot("result").await;
+    let measured = serde_json::json!({
+        "screen": PHONE.name,
+        "time_to_first_frame_ms": first_frame_ms,
+        "frames_per_second_while_playing": frames_per_second,
+    });
+    println!("played in headless Chromium: {measured}");
+    std::fs::write(
+        tests::artifacts_dir().join("gameplay.json"),
+        serde_json::to_vec_pretty(&measured).expect("JSON"),
+    )
+    .expect("the measurements can be saved");
+    assert!(
+        frames_per_second > 0.0,
+        "the game drew frames while playing"
+    );
+
+    let receipt: Value = session.page.eval("dreamFairy.state.receipt").await;
+    assert_eq!(
+        receipt["participation"], 1,
+        "the first participation: {receipt}"
+    );
+    assert_eq!(
+        receipt["book"]["state"], "allocated",
+        "its book has a school: {receipt}"
+    );
+    let school = receipt["book"]["school"]["name"]
+        .as_str()
+        .expect("the school has a name");
+    let book_line: String = session
+        .page
+        .eval("document.getElementById('receipt-book').textContent")
+        .await;
+    assert!(
+        book_line.contains(school),
+        "the result names the school {school:?}: {book_line:?}"
+    );
+    let totals = session.get_json("/api/totals").await;
+    assert_eq!(
+        totals["participations"], 1,
+        "the server counted it: {totals}"
+    );
+    assert_eq!(
+        totals["rejections"].as_object().map(|map| map.len()),
+        Some(0),
+        "and refused nothing: {totals}"
+    );
+    let shown: String = session
+        .page
+        .eval("document.getElementById('receipt-number').textContent")
+        .await;
+    assert!(shown.contains('1'), "the receipt is on screen: {shown:?}");
+    session.close_cleanly().await;
+}
+
+#[tokio::test]
+async fn a_finish_whose_answers_are_lost_is_counted_once_after_a_reload() {
+    let _slot = tests::browser::exclusive().await;
+    let session = Session::open(DESKTOP, |options| options).await;
+    session.snapshot("title").await;
+    let cut = session.page.cut_answers("*/finish").await;
+    session.page.expect_problems("ERR_INTERNET_DISCONNECTED");
+
+    session.play_round_on_autopilot("start", true).await;
+    // The finish reached the server, but its answer was lost: the game says
+    // it will retry, and keeps the round in local storage.
+    session
+        .wait("dreamFairy.state.events.includes('retrying')", STEP_TIMEOUT)
+        .await;
+    session.snapshot("result-retrying").await;
+    let kept: i64 = session
+        .page
+        .eval("JSON.parse(localStorage.getItem('dreamFairy.outbox') ?? '[]').length")
+        .await;
+    assert_eq!(kept, 1, "the finished round waits in local storage");
+
+    // A reload while the network is still cut: the new visit sends the kept
+    // round again, and that answer is lost too.
+    let dropped_before_reload = cut.dropped();
+    session.page.reload().await;
+    session.wait(TITLE_SHOWN, FIRST_FRAME_TIMEOUT).await;
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    while cut.dropped() <= dropped_before_reload {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reloaded page never sent the kept round"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    cut.restore().await;
+    session
+        .wait("dreamFairy.state.receipt !== null", ROUND_TIMEOUT)
+        .await;
+    session.snapshot("title-earlier-round-counted").await;
+    let outbox_left: i64 = session
+        .page
+        .eval("JSON.parse(localStorage.getItem('dreamFairy.outbox') ?? '[]').length")
+        .await;
+    assert_eq!(
+        outbox_left, 0,
+        "the outbox is empty once the round is counted"
+    );
+
+    let totals = session.get_json("/api/totals").await;
+    assert_eq!(
+        totals["participations"], 1,
+        "counted exactly once: {totals}"
+    );
+    let refused = totals["rejections"].as_object().map_or(0, |map| map.len());
+    assert_eq!(refused, 0, "every resend was the same request: {totals}");
+    let player: String = session
+        .page
+        .eval("localStorage.getItem('dreamFairy.player')")
+        .await;
+    let history = session
+        .get_json(&format!("/api/players/{player}/participations"))
+        .await;
+    assert_eq!(
+        history.as_array().map(Vec::len),
+        Some(1),
+        "one participation in the player's history: {history}"
+    );
+    session.close_cleanly().await;
+}
+
+#[tokio::test]
+async fn a_refused_round_shows_its_reason() {
+    let _slot = tests::browser::exclusive().await;
+    let session = Session::open(DESKTOP, |options| options.args(["--player-daily-cap", "1"])).await;
+    // The refusal is an HTTP 429, which Chromium logs as a failed resource.
+    session.page.expect_problems("429");
+
+    session.play_round_on_autopilot("start", false).await;
+    session
+        .wait("dreamFairy.state.receipt !== null", STEP_TIMEOUT)
+        .await;
+    session.snapshot("result").await;
+
+    // The second round of the day is over the cap of one.
+    session.play_round_on_autopilot("again", false).await;
+    session
+        .wait("dreamFairy.state.rejection !== null", STEP_TIMEOUT)
+        .await;
+    session.snapshot("result-refused").await;
+    let reason: String = session.page.eval("dreamFairy.state.rejection.reason").await;
+    assert_eq!(reason, "daily_cap_reached");
+    let shown: String = session
+        .page
+        .eval("document.getElementById('result-status').textContent")
+        .await;
+    assert!(
+        shown.contains("明天再来"),
+        "the player is told to come back tomorrow: {shown:?}"
+    );
+    session.close_cleanly().await;
+}
