@@ -1,10 +1,20 @@
 //! `cargo xtask run`: the whole system on one machine, from a fresh clone.
+//! A new data folder starts with the demo data of `assets/demo/` (invented
+//! sample schools in real poverty counties, and invented sponsors), so the
+//! receipts name a book and a school from the first round on.
 
-use anyhow::Result;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
 use clap::Args;
+use serde::Deserialize;
 use xshell::cmd;
 
 use crate::workspace::Workspace;
+
+/// The demo school list and pledges, relative to the workspace root.
+const DEMO_SCHOOLS: &str = "assets/demo/schools.csv";
+const DEMO_PLEDGES: &str = "assets/demo/pledges.csv";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -14,14 +24,36 @@ pub struct RunArgs {
     /// Folder of the embedded database and the server's secret.
     #[arg(long, default_value = "data")]
     data_dir: String,
+    /// Start a new data folder empty, without the demo schools and pledges.
+    #[arg(long)]
+    no_demo_data: bool,
+}
+
+/// One row of `assets/demo/pledges.csv`.
+#[derive(Debug, Deserialize)]
+struct DemoPledge {
+    sponsor: String,
+    participations_per_book: u64,
+    book_cap: u64,
 }
 
 pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     crate::dist::build(ws)?;
-    let RunArgs { addr, data_dir } = args;
+    let RunArgs {
+        addr,
+        data_dir,
+        no_demo_data,
+    } = args;
+    cmd!(ws.sh, "cargo build --package server --bin server").run()?;
+    let server = ws.target_dir.join("debug").join("server");
+    if !*no_demo_data && !ws.root.join(data_dir).exists() {
+        load_demo_data(ws, &server, data_dir)?;
+    }
     let dist = ws.dist_dir();
     println!("Dream Fairy Library is starting:");
     println!("  the game        http://{addr}/");
+    println!("  report (JSON)   http://{addr}/api/report");
+    println!("  participation   http://{addr}/p/1 (once someone has played)");
     println!("  totals (JSON)   http://{addr}/api/totals");
     println!("  health          http://{addr}/healthz");
     println!("  metrics         http://{addr}/metrics");
@@ -29,8 +61,37 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     println!("Stop with Ctrl-C; queued writes are finished first.");
     cmd!(
         ws.sh,
-        "cargo run --package server --bin server -- serve --addr {addr} --data-dir {data_dir} --dist {dist}"
+        "{server} serve --addr {addr} --data-dir {data_dir} --dist {dist}"
     )
     .run()?;
+    Ok(())
+}
+
+/// Imports the demo schools and pledges into a new data folder, with the
+/// same subcommands an admin uses.
+fn load_demo_data(ws: &Workspace, server: &Path, data_dir: &str) -> Result<()> {
+    println!("A new data folder: loading the demo schools and sponsors (invented samples).");
+    let schools = ws.root.join(DEMO_SCHOOLS);
+    cmd!(
+        ws.sh,
+        "{server} import-schools --data-dir {data_dir} --file {schools}"
+    )
+    .run()?;
+    let pledges = ws.root.join(DEMO_PLEDGES);
+    let mut reader = csv::Reader::from_path(&pledges)
+        .with_context(|| format!("reading {}", pledges.display()))?;
+    for pledge in reader.deserialize() {
+        let DemoPledge {
+            sponsor,
+            participations_per_book,
+            book_cap,
+        } = pledge.with_context(|| format!("a row of {}", pledges.display()))?;
+        let (per_book, books) = (participations_per_book.to_string(), book_cap.to_string());
+        cmd!(
+            ws.sh,
+            "{server} pledge --data-dir {data_dir} --sponsor {sponsor} --participations-per-book {per_book} --books {books}"
+        )
+        .run()?;
+    }
     Ok(())
 }
