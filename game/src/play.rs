@@ -10,8 +10,8 @@ use sim::bot::{Player as _, ScriptedPlayer};
 use sim::wire::RoundStarted;
 use sim::{Outcome, Position, Round, Rules, Steer};
 
-use crate::Screen;
 use crate::bridge::{PageCommand, PageEvent, tell_page};
+use crate::{Screen, field};
 
 /// The round on screen (playing, or finished and shown behind the result).
 #[derive(Resource)]
@@ -36,12 +36,13 @@ impl ActiveRound {
         }
     }
 
-    /// Where the thing with spawn index `index` (the fairy for `None`) is
-    /// drawn `fraction` of the way from the last tick to the next.
+    /// The world point where the thing with spawn index `index` (the fairy
+    /// for `None`), now at `now`, is drawn `fraction` of the way from the
+    /// last tick to the next.
     pub fn drawn_at(&self, index: Option<u32>, now: Position, fraction: f32) -> Vec2 {
+        let rules = self.round.rules();
         let before = self.previous.get(&index).copied().unwrap_or(now);
-        let before = Vec2::new(before.x as f32, before.y as f32);
-        before.lerp(Vec2::new(now.x as f32, now.y as f32), fraction)
+        field::to_world(before, rules).lerp(field::to_world(now, rules), fraction)
     }
 
     fn step(&mut self, steer: Steer) {

@@ -113,16 +113,8 @@ fn draw_fairy(
         return;
     };
     let round = &active.round;
-    let rules = round.rules();
     let fairy = round.fairy();
-    let blended = active.drawn_at(None, fairy.position, fixed.overstep_fraction());
-    let at = field::to_world(
-        sim::Position {
-            x: blended.x as i32,
-            y: blended.y as i32,
-        },
-        rules,
-    );
+    let at = active.drawn_at(None, fairy.position, fixed.overstep_fraction());
     // Leaning into the flight: the gap to where she was drawn last frame.
     let lean = ((transform.translation.x - at.x) * 0.02).clamp(-0.3, 0.3);
     transform.translation = Vec3::new(at.x, at.y + bob, FAIRY_Z);
@@ -171,14 +163,7 @@ fn draw_falling(
     let mut seen = Vec::new();
     for thing in round.falling() {
         seen.push(thing.index);
-        let blended = active.drawn_at(Some(thing.index), thing.position, fraction);
-        let at = field::to_world(
-            sim::Position {
-                x: blended.x as i32,
-                y: blended.y as i32,
-            },
-            rules,
-        );
+        let at = active.drawn_at(Some(thing.index), thing.position, fraction);
         let translation = at.extend(FALLING_Z + thing.index as f32 * 1e-4);
         match figures.by_index.get_mut(&thing.index) {
             Some((figure, last)) => {
