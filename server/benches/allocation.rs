@@ -26,7 +26,7 @@ use rand::{Rng as _, SeedableRng as _};
 use server::allocation::{Allocator, Candidate, ListedSchool, Pledge, Report, SchoolTally};
 use server::metrics::Metrics;
 use server::report_cache::{ReportBodies, ReportCache};
-use server::store::{SqliteStore, WriterConfig};
+use server::store::{WriterConfig, sqlite};
 use server::token::TokenKey;
 use server::{AppState, ServeConfig};
 use sim::wire::SchoolRef;
@@ -134,29 +134,36 @@ struct Campaign {
 
 static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join(SqliteStore::FILE_NAME);
+    let path = dir.path().join(sqlite::FILE_NAME);
     let books = PARTICIPATIONS / PARTICIPATIONS_PER_BOOK;
     // One participation per book and a pledge of one book per participation
     // gives the same 580,000 allocated books without loading 5.8 million rows.
-    SqliteStore::bulk_load(&path, books, 30, 1_700_000_000_000, 1).expect("bulk load");
-    SqliteStore::import_schools(&path, "bench.csv", &listed_schools()).expect("import");
+    sqlite::bulk_load(&path, books, 30, 1_700_000_000_000, 1).expect("bulk load");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let metrics = Arc::new(Metrics::default());
+    let store = runtime
+        .block_on(sqlite::open(
+            &path,
+            WriterConfig::default(),
+            metrics.ledger.clone(),
+        ))
+        .expect("the ledger opens");
+    runtime
+        .block_on(store.import_schools("bench.csv", listed_schools()))
+        .expect("import");
     let pledge = Pledge {
         sponsor: "bench".into(),
         participations_per_book: 1,
         book_cap: books,
     };
-    let pledged = SqliteStore::pledge(&path, pledge).expect("pledge");
+    let pledged = runtime.block_on(store.pledge(pledge)).expect("pledge");
     assert_eq!(
         pledged.books_allocated as u64, books,
         "every book allocated"
     );
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let metrics = Arc::new(Metrics::default());
-    let store = SqliteStore::open(&path, WriterConfig::default(), metrics.ledger.clone())
-        .expect("the ledger opens");
     let config = ServeConfig::new(dir.path(), dir.path().join("dist"));
     let tokens = TokenKey::new(b"bench-secret-bench-secret-bench-secret-0").expect("a key");
-    let state = AppState::from_parts(Arc::new(store), tokens, metrics, &config);
+    let state = AppState::from_parts(store, tokens, metrics, &config);
     Campaign {
         runtime,
         state,

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::store::WriterConfig;
+use crate::store::{Location, WriterConfig};
 
 /// Everything `server serve` needs.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,6 +38,13 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// Where the ledger lives.
+    pub fn ledger_location(&self) -> Location {
+        Location::Sqlite {
+            data_dir: self.data_dir.clone(),
+        }
+    }
+
     /// Production defaults with the given data and dist directories (for
     /// tests and embedding; the CLI gets the same defaults from clap).
     pub fn new(data_dir: impl Into<PathBuf>, dist: impl Into<PathBuf>) -> Self {

@@ -5,12 +5,14 @@ use std::io::Write as _;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use server::allocation::{ListedSchool, OpenData, Pledge, verify};
 use server::api::report::ReportFormat;
-use server::store::SqliteStore;
+use server::metrics::LedgerMetrics;
+use server::store::{self, Location, Store, WriterConfig};
 use server::{AppState, ServeConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -122,11 +124,17 @@ struct DataDir {
 }
 
 impl DataDir {
-    /// The ledger file in it (the directory is created if missing).
-    fn ledger(&self) -> anyhow::Result<PathBuf> {
+    /// Opens the ledger (the directory is created if missing), for one
+    /// admin command.
+    async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("creating {}", self.data_dir.display()))?;
-        Ok(self.data_dir.join(SqliteStore::FILE_NAME))
+        let location = Location::Sqlite {
+            data_dir: self.data_dir.clone(),
+        };
+        store::open(&location, WriterConfig::default(), LedgerMetrics::default())
+            .await
+            .context("opening the ledger")
     }
 }
 
@@ -160,11 +168,13 @@ fn main() -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
-        Command::Serve(config) => {
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(serve(config))?;
-        }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run(Cli::parse().command))
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(config) => serve(config).await?,
         Command::BulkLoad {
             data_dir,
             count,
@@ -173,18 +183,18 @@ fn main() -> anyhow::Result<ExitCode> {
         } => {
             std::fs::create_dir_all(&data_dir)
                 .with_context(|| format!("creating {}", data_dir.display()))?;
-            let path = data_dir.join(SqliteStore::FILE_NAME);
-            let report = SqliteStore::bulk_load(&path, count, days, server::now_unix_ms(), seed)?;
+            let path = data_dir.join(store::sqlite::FILE_NAME);
+            let report = store::sqlite::bulk_load(&path, count, days, server::now_unix_ms(), seed)?;
             println!("{}", serde_json::to_string(&report)?);
         }
         Command::CheckLedger { data_dir } => {
-            let check = SqliteStore::check(&data_dir.join(SqliteStore::FILE_NAME))?;
+            let check = store::sqlite::check(&data_dir.join(store::sqlite::FILE_NAME))?;
             println!("{}", serde_json::to_string_pretty(&check)?);
             if !check.problems.is_empty() {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::ImportSchools { data, file } => return import_schools(&data.ledger()?, &file),
+        Command::ImportSchools { data, file } => return import_schools(&data, &file).await,
         Command::Pledge {
             data,
             sponsor,
@@ -196,13 +206,22 @@ fn main() -> anyhow::Result<ExitCode> {
                 participations_per_book,
                 book_cap: books,
             };
-            print_json(&SqliteStore::pledge(&data.ledger()?, pledge)?)?;
+            let ledger = data.open().await?;
+            let outcome = ledger.pledge(pledge).await;
+            ledger.close().await?;
+            print_json(&outcome?)?;
         }
         Command::Ship { data, books, note } => {
-            print_json(&SqliteStore::ship(&data.ledger()?, books, note.as_deref())?)?;
+            let ledger = data.open().await?;
+            let outcome = ledger.ship(books, note).await;
+            ledger.close().await?;
+            print_json(&outcome?)?;
         }
         Command::Export { data, out } => {
-            let open_data = SqliteStore::export(&data.ledger()?)?;
+            let ledger = data.open().await?;
+            let open_data = ledger.export().await;
+            ledger.close().await?;
+            let open_data = open_data?;
             open_data.write_dir(&out)?;
             tracing::info!(books = open_data.books.len(), out = %out.display(), "open data written");
         }
@@ -221,7 +240,10 @@ fn main() -> anyhow::Result<ExitCode> {
             }
         }
         Command::Report { data, format } => {
-            let report = SqliteStore::report_at(&data.ledger()?)?;
+            let ledger = data.open().await?;
+            let report = ledger.report().await;
+            ledger.close().await?;
+            let report = report?;
             match format {
                 ReportFormat::Json => print_json(&report)?,
                 ReportFormat::Csv => std::io::stdout().write_all(&report.to_csv()?)?,
@@ -232,7 +254,7 @@ fn main() -> anyhow::Result<ExitCode> {
 }
 
 /// `server import-schools`: parse, then import, or list every bad line.
-fn import_schools(ledger: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+async fn import_schools(data: &DataDir, file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let file_name = file.file_name().map_or_else(
         || file.display().to_string(),
@@ -246,12 +268,17 @@ fn import_schools(ledger: &Path, file: &Path) -> anyhow::Result<ExitCode> {
         }
     };
     let listed: Vec<ListedSchool> = schools.iter().map(ListedSchool::from).collect();
-    print_json(&SqliteStore::import_schools(ledger, &file_name, &listed)?)?;
+    let ledger = data.open().await?;
+    let outcome = ledger.import_schools(&file_name, listed).await;
+    ledger.close().await?;
+    print_json(&outcome?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let state = AppState::open(&config).context("opening the server state")?;
+    let state = AppState::open(&config)
+        .await
+        .context("opening the server state")?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

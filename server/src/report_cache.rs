@@ -148,32 +148,51 @@ mod tests {
     use super::*;
     use crate::allocation::open_data::sample_school;
     use crate::metrics::Metrics;
-    use crate::store::{SqliteStore, WriterConfig};
+    use crate::store::{WriterConfig, sqlite};
 
     /// A fresh ledger in a temporary directory (kept alive by the guard),
     /// its path, and an empty cache.
-    fn fresh_ledger() -> (
+    async fn fresh_ledger() -> (
         tempfile::TempDir,
         std::path::PathBuf,
-        SqliteStore,
+        std::sync::Arc<dyn Store>,
         ReportCache,
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(SqliteStore::FILE_NAME);
-        let store = SqliteStore::open(
-            &path,
+        let path = dir.path().join(sqlite::FILE_NAME);
+        let store = open(&path).await;
+        (dir, path, store, ReportCache::default())
+    }
+
+    async fn open(path: &std::path::Path) -> std::sync::Arc<dyn Store> {
+        sqlite::open(
+            path,
             WriterConfig::default(),
             Metrics::default().ledger.clone(),
         )
-        .unwrap();
-        (dir, path, store, ReportCache::default())
+        .await
+        .unwrap()
+    }
+
+    /// Imports `school` as the CLI would: from another ledger (its own
+    /// connections and writer) on the same file.
+    async fn import_elsewhere(path: &std::path::Path, id: &str) {
+        let other = open(path).await;
+        other
+            .import_schools("schools.csv", vec![sample_school(id, 100, 5)])
+            .await
+            .unwrap();
+        other.close().await.unwrap();
     }
 
     #[tokio::test]
     async fn the_report_is_rebuilt_only_when_the_ledger_changed() {
-        let (_dir, path, store, cache) = fresh_ledger();
+        let (_dir, path, store, cache) = fresh_ledger().await;
 
-        let first = cache.bodies(&store).await.expect("built on first use");
+        let first = cache
+            .bodies(store.as_ref())
+            .await
+            .expect("built on first use");
         let report: Report = serde_json::from_slice(&first.json).unwrap();
         assert!(report.schools.is_empty(), "no school imported yet");
         assert!(
@@ -181,16 +200,15 @@ mod tests {
             "the CSV body has its BOM"
         );
 
-        let unchanged = cache.refresh(&store).await.unwrap();
+        let unchanged = cache.refresh(store.as_ref()).await.unwrap();
         assert_eq!(
             unchanged.json.as_ptr(),
             first.json.as_ptr(),
             "nothing was committed: the same bytes, not a rebuild"
         );
 
-        // An admin command from another connection, as the CLI would run it.
-        SqliteStore::import_schools(&path, "schools.csv", &[sample_school("A", 100, 5)]).unwrap();
-        let rebuilt = cache.refresh(&store).await.unwrap();
+        import_elsewhere(&path, "A").await;
+        let rebuilt = cache.refresh(store.as_ref()).await.unwrap();
         let report: Report = serde_json::from_slice(&rebuilt.json).unwrap();
         assert_eq!(
             report
@@ -202,7 +220,7 @@ mod tests {
             "the import is in the rebuilt report"
         );
         assert_eq!(
-            cache.bodies(&store).await.unwrap().json,
+            cache.bodies(store.as_ref()).await.unwrap().json,
             rebuilt.json,
             "requests get the rebuilt bodies"
         );
@@ -211,17 +229,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_refresher_picks_up_a_change_and_stops_on_shutdown() {
-        let (_dir, path, store, cache) = fresh_ledger();
+        let (_dir, path, store, cache) = fresh_ledger().await;
         let mut rebuilds = cache.subscribe();
         let shutdown = CancellationToken::new();
-        let refresher = keep_fresh(&cache, &store, shutdown.clone());
+        let refresher = keep_fresh(&cache, store.as_ref(), shutdown.clone());
         let scenario = async {
             tokio::time::timeout(Duration::from_secs(10), rebuilds.wait_for(Option::is_some))
                 .await
                 .expect("a first report at once")
                 .unwrap();
-            SqliteStore::import_schools(&path, "schools.csv", &[sample_school("B", 100, 5)])
-                .unwrap();
+            import_elsewhere(&path, "B").await;
             tokio::time::timeout(
                 Duration::from_secs(10),
                 rebuilds.wait_for(|bodies| {

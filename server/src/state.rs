@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::idempotency::InFlight;
 use crate::metrics::Metrics;
 use crate::report_cache::ReportCache;
-use crate::store::{RejectionRecord, SqliteStore, Store, StoreError};
+use crate::store::{self, RejectionRecord, Store, StoreError};
 use crate::token::{SecretError, TokenKey};
 
 /// Handle on [`App`], given to every handler.
@@ -84,9 +84,8 @@ pub enum StartupError {
 
 impl AppState {
     /// Opens everything `config` names: creates the data directory, loads or
-    /// creates the token secret, opens the SQLite ledger and starts its
-    /// writer.
-    pub fn open(config: &ServeConfig) -> Result<Self, StartupError> {
+    /// creates the token secret, opens the ledger and starts its writer.
+    pub async fn open(config: &ServeConfig) -> Result<Self, StartupError> {
         let data_dir = &config.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| StartupError::DataDir {
             path: data_dir.display().to_string(),
@@ -97,12 +96,13 @@ impl AppState {
             None => TokenKey::load_or_create(&data_dir.join("secret.key"))?,
         };
         let metrics = Arc::new(Metrics::default());
-        let store = SqliteStore::open(
-            &data_dir.join(SqliteStore::FILE_NAME),
+        let store = store::open(
+            &config.ledger_location(),
             config.ledger.writer_config(),
             metrics.ledger.clone(),
-        )?;
-        Ok(Self::from_parts(Arc::new(store), tokens, metrics, config))
+        )
+        .await?;
+        Ok(Self::from_parts(store, tokens, metrics, config))
     }
 
     /// Assembles the state from parts already open (tests use another store

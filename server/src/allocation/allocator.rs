@@ -168,6 +168,11 @@ impl Allocator {
         self.apportionment.handed_out()
     }
 
+    /// The school list version in effect, if any list was imported.
+    pub fn list_version(&self) -> Option<u32> {
+        self.list_version
+    }
+
     /// The pledges.
     pub fn schedule(&self) -> &PledgeSchedule {
         &self.schedule

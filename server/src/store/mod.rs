@@ -1,8 +1,15 @@
 //! The participation ledger, behind the [`Store`] trait.
 //!
-//! Handlers talk to `Arc<dyn Store>` only, so a PostgreSQL backend can be
-//! added beside [`SqliteStore`] without touching them. Every type here is a
-//! domain type: no database type leaves this module.
+//! Handlers talk to `Arc<dyn Store>` only. Every type here is a domain
+//! type: no database type leaves this module.
+//!
+//! Layout: the logic is written once, for every backend: [`ledger`] (the
+//! [`Store`] implementation: reads, and the queue to the writer),
+//! [`writer`] (group commit), [`rules`] (the writer's decisions: already
+//! counted, the daily cap, numbering, tallies, funding and allocation) and
+//! [`actions`] (pledges, school lists, shipments, receipts). A backend
+//! ([`backend`] is the seam) only answers questions and writes what it is
+//! told, in its own SQL: [`sqlite`] is the embedded default.
 //!
 //! The contract every backend keeps:
 //! - `append` answers only after the participation is durable;
@@ -14,23 +21,56 @@
 //!   school, in the transaction that counts the participation; the schools'
 //!   book tallies move with them.
 
-mod allocation;
-mod sqlite;
+mod actions;
+mod backend;
+mod ledger;
+mod rules;
+pub mod sqlite;
 mod writer;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use serde::Serialize;
 use sim::Outcome;
-use sim::wire::{BookStatus, ParticipationRecord, Receipt, RejectReason, Totals};
+use sim::wire::{BookStatus, ParticipationRecord, Receipt, RejectReason, SchoolRef, Totals};
 use tokio::sync::watch;
 
-pub use allocation::{ImportOutcome, PledgeOutcome, SchoolBooks, ShipOutcome};
-pub use sqlite::{BulkLoadReport, LedgerCheck, SqliteStore};
+pub use actions::{ImportOutcome, PledgeOutcome, ShipOutcome};
+pub use sqlite::{BulkLoadReport, LedgerCheck};
 pub use writer::WriterConfig;
 
+use crate::allocation::{BookState, ListedSchool, OpenData, Pledge, Report, SchoolTally};
 use crate::domain::{ChinaDay, PlayerId, ReferralCode, RoundId};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
+use crate::metrics::LedgerMetrics;
+
+/// Where the ledger lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded SQLite file in this data directory.
+    Sqlite {
+        /// The data directory (the file is [`sqlite::FILE_NAME`] in it).
+        data_dir: PathBuf,
+    },
+}
+
+/// Opens the ledger at `location` (creating and migrating it if needed) and
+/// starts its writer.
+pub async fn open(
+    location: &Location,
+    config: WriterConfig,
+    metrics: LedgerMetrics,
+) -> Result<Arc<dyn Store>, StoreError> {
+    match location {
+        Location::Sqlite { data_dir } => {
+            sqlite::open(&data_dir.join(sqlite::FILE_NAME), config, metrics).await
+        }
+    }
+}
 
 /// A verified round, ready to be appended to the ledger.
 #[derive(Debug, Clone)]
@@ -124,6 +164,22 @@ pub struct ParticipationBook {
     pub book: BookStatus,
 }
 
+/// A school and its books, for its public page and its receipt link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchoolBooks {
+    /// The school's tallies and details.
+    pub tally: SchoolTally,
+    /// Its books, by number, with their state.
+    pub books: Vec<(u64, BookState)>,
+}
+
+impl SchoolBooks {
+    /// The school as players see it.
+    pub fn school_ref(&self) -> SchoolRef {
+        self.tally.school.clone()
+    }
+}
+
 /// What the ledger did with a [`NewParticipation`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppendOutcome {
@@ -180,7 +236,7 @@ impl LedgerTotals {
 }
 
 /// Wraps any backend error.
-fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+pub(crate) fn backend_error(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(err))
 }
 
@@ -242,19 +298,45 @@ pub trait Store: Send + Sync + fmt::Debug {
         secret: &str,
     ) -> Result<Option<SchoolBooks>, StoreError>;
 
+    /// The secret of the receipt link of school `school`, if it exists.
+    async fn receipt_secret(&self, school: &str) -> Result<Option<String>, StoreError>;
+
     /// Marks every shipped book of the school whose receipt secret is
     /// `secret` received; answers the school's id and how many books were
     /// marked, or `None` for an unknown secret.
     async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>, StoreError>;
 
     /// The public report (aggregates only), from the schools' tallies.
-    async fn report(&self) -> Result<crate::allocation::Report, StoreError>;
+    async fn report(&self) -> Result<Report, StoreError>;
 
     /// A number that differs from the one the previous call answered
     /// whenever anything was committed to the ledger in between, by this
     /// process or by another one (the admin commands). Cheap enough to poll
     /// every second: the report cache rebuilds only when it moved.
     async fn revision(&self) -> Result<u64, StoreError>;
+
+    /// Adds a sponsor pledge after the others; participations waiting for a
+    /// sponsor fund books at once.
+    async fn pledge(&self, pledge: Pledge) -> Result<PledgeOutcome, StoreError>;
+
+    /// Imports a new version of the school list (at least one school),
+    /// named after `source` (the file it came from), applied from the first
+    /// book without a school.
+    async fn import_schools(
+        &self,
+        source: &str,
+        schools: Vec<ListedSchool>,
+    ) -> Result<ImportOutcome, StoreError>;
+
+    /// Marks the allocated books numbered `books` shipped, as one shipment.
+    async fn ship(
+        &self,
+        books: RangeInclusive<u64>,
+        note: Option<String>,
+    ) -> Result<ShipOutcome, StoreError>;
+
+    /// Everything the open-data export publishes.
+    async fn export(&self) -> Result<OpenData, StoreError>;
 
     /// Writes everything queued so far, then stops the writer. Appends after
     /// this fail with [`StoreError::WriterStopped`].

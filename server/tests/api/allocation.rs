@@ -5,7 +5,6 @@
 
 use reqwest::StatusCode;
 use server::allocation::{Difference, ListedSchool, OpenData, Pledge, Report, verify};
-use server::store::SqliteStore;
 use sim::wire::{BookStatus, ParticipationRecord, Receipt, SchoolRef};
 
 use crate::helpers::{TestApp, WAIT, spawn_app};
@@ -30,30 +29,27 @@ fn schools() -> Vec<ListedSchool> {
 }
 
 impl TestApp {
-    fn ledger_path(&self) -> std::path::PathBuf {
-        self.config.data_dir.join(SqliteStore::FILE_NAME)
-    }
-
     /// Imports [`schools`] and pledges one book per 2 participations, up to
-    /// 3 books, through the admin commands' functions (another connection,
-    /// as the CLI would, while the server runs).
-    fn set_up_campaign(&self) {
-        let imported = SqliteStore::import_schools(&self.ledger_path(), "schools.csv", &schools())
-            .expect("the list imports");
+    /// 3 books, as the CLI would (another ledger on the same database,
+    /// while the server runs).
+    async fn set_up_campaign(&self) {
+        let imported = self.cli_import("schools.csv", schools()).await;
         assert_eq!(
             (imported.version, imported.first_book),
             (1, 1),
             "the first list"
         );
-        let pledged = SqliteStore::pledge(
-            &self.ledger_path(),
-            Pledge {
-                sponsor: "测试基金会".into(),
-                participations_per_book: 2,
-                book_cap: 3,
-            },
-        )
-        .expect("the pledge is valid");
+        let pledged = self
+            .cli(|cli| async move {
+                cli.pledge(Pledge {
+                    sponsor: "测试基金会".into(),
+                    participations_per_book: 2,
+                    book_cap: 3,
+                })
+                .await
+            })
+            .await
+            .expect("the pledge is valid");
         assert_eq!(pledged.books_pledged, 3, "three books pledged");
     }
 
@@ -72,7 +68,7 @@ fn school_of(status: &BookStatus) -> Option<&str> {
 #[tokio::test]
 async fn receipts_carry_their_book_and_the_export_verifies() {
     let app = spawn_app().await;
-    app.set_up_campaign();
+    app.set_up_campaign().await;
     let player = app.play_and_count(None).await.player;
     let mut receipts: Vec<Receipt> = vec![];
     for _ in 0..7 {
@@ -121,7 +117,10 @@ async fn receipts_carry_their_book_and_the_export_verifies() {
         "the history shows the book as it stands now: funded by participation 4"
     );
 
-    let data = SqliteStore::export(&app.ledger_path()).unwrap();
+    let data = app
+        .cli(|cli| async move { cli.export().await })
+        .await
+        .unwrap();
     assert_eq!(
         data.participations, 8,
         "the export counts every participation"
@@ -159,21 +158,23 @@ async fn receipts_carry_their_book_and_the_export_verifies() {
 #[tokio::test]
 async fn books_are_shipped_received_and_reported() {
     let app = spawn_app().await;
-    app.set_up_campaign();
+    app.set_up_campaign().await;
     for _ in 0..6 {
         app.play_and_count(None).await;
     }
-    let shipped = SqliteStore::ship(&app.ledger_path(), 1..=2, Some("顺丰 SF123")).unwrap();
+    let shipped = app
+        .cli(|cli| async move { cli.ship(1..=2, Some("顺丰 SF123".into())).await })
+        .await
+        .unwrap();
     assert_eq!(shipped.books_shipped, 2, "books 1 and 2 shipped");
 
-    let secret: String = rusqlite::Connection::open(app.ledger_path())
+    let secret = app
+        .state
+        .store
+        .receipt_secret("A")
+        .await
         .unwrap()
-        .query_row(
-            "SELECT receipt_secret FROM schools WHERE school_id = 'A'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+        .expect("school A has a receipt link");
     let page = app.get(&format!("/receive/{secret}")).await;
     assert_eq!(page.status(), StatusCode::OK, "the school's link opens");
     let confirmed = app
@@ -250,7 +251,9 @@ async fn books_are_shipped_received_and_reported() {
         "school A's line: {csv}"
     );
     assert_eq!(
-        SqliteStore::report_at(&app.ledger_path()).unwrap(),
+        app.cli(|cli| async move { cli.report().await })
+            .await
+            .unwrap(),
         report,
         "the CLI report is the endpoint's"
     );
@@ -260,7 +263,7 @@ async fn books_are_shipped_received_and_reported() {
 #[tokio::test]
 async fn participations_and_schools_have_public_pages() {
     let app = spawn_app().await;
-    app.set_up_campaign();
+    app.set_up_campaign().await;
     let receipt = app.play_and_count(None).await;
     app.play_and_count(None).await;
 
@@ -299,14 +302,14 @@ async fn participations_and_schools_have_public_pages() {
 #[tokio::test]
 async fn a_new_list_applies_from_the_next_book_and_survives_a_restart() {
     let app = spawn_app().await;
-    app.set_up_campaign();
+    app.set_up_campaign().await;
     for _ in 0..2 {
         app.play_and_count(None).await;
     }
     // Book 1 went to A. The new list drops A and adds C.
     let mut second = schools();
     second[0].school.id = "C".into();
-    let imported = SqliteStore::import_schools(&app.ledger_path(), "v2.csv", &second).unwrap();
+    let imported = app.cli_import("v2.csv", second.clone()).await;
     assert_eq!(
         (imported.version, imported.first_book),
         (2, 2),
@@ -316,7 +319,10 @@ async fn a_new_list_applies_from_the_next_book_and_survives_a_restart() {
     for _ in 0..4 {
         app.play_and_count(None).await;
     }
-    let data = SqliteStore::export(&app.ledger_path()).unwrap();
+    let data = app
+        .cli(|cli| async move { cli.export().await })
+        .await
+        .unwrap();
     let schools: Vec<_> = data.books.iter().map(|b| b.school.as_deref()).collect();
     assert_eq!(
         schools,
@@ -337,15 +343,16 @@ async fn a_funded_book_waits_for_a_school_with_room() {
     let mut full = schools();
     full.truncate(1);
     full[0].target_books = 1;
-    SqliteStore::import_schools(&app.ledger_path(), "one.csv", &full).unwrap();
-    SqliteStore::pledge(
-        &app.ledger_path(),
-        Pledge {
+    app.cli_import("one.csv", full.clone()).await;
+    app.cli(|cli| async move {
+        cli.pledge(Pledge {
             sponsor: "测试基金会".into(),
             participations_per_book: 1,
             book_cap: 5,
-        },
-    )
+        })
+        .await
+    })
+    .await
     .unwrap();
     let first = app.play_and_count(None).await;
     assert_eq!(school_of(&first.book), Some("A"), "book 1 fills A's target");
@@ -366,7 +373,7 @@ async fn a_funded_book_waits_for_a_school_with_room() {
 
     // A new list with room gives the waiting book its school: A's target
     // is now 2, and its next average 300/3 ties B's 100/1 (A < B).
-    let imported = SqliteStore::import_schools(&app.ledger_path(), "two.csv", &schools()).unwrap();
+    let imported = app.cli_import("two.csv", schools()).await;
     assert_eq!(
         (imported.first_book, imported.books_allocated),
         (2, 1),

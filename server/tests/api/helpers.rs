@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use server::allocation::ListedSchool;
 use server::config::ServeConfig;
-use server::metrics::Metrics;
-use server::store::{LedgerTotals, SqliteStore, Store};
+use server::metrics::{LedgerMetrics, Metrics};
+use server::store::{self, ImportOutcome, LedgerTotals, Store, StoreError, WriterConfig, sqlite};
 use server::token::TokenKey;
 use server::{AppState, ServeError};
 use sim::Rules;
@@ -76,13 +77,14 @@ pub async fn spawn_app_with_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn S
     let data_dir = Arc::new(tempfile::tempdir().expect("a temporary data directory"));
     let config = test_config(&data_dir);
     let metrics = Arc::new(Metrics::default());
-    let sqlite = SqliteStore::open(
-        &config.data_dir.join(SqliteStore::FILE_NAME),
+    let sqlite = sqlite::open(
+        &config.data_dir.join(sqlite::FILE_NAME),
         config.ledger.writer_config(),
         metrics.ledger.clone(),
     )
+    .await
     .expect("the ledger opens");
-    let store = wrap(Arc::new(sqlite));
+    let store = wrap(sqlite);
     let tokens = TokenKey::new(SECRET.as_bytes()).unwrap();
     let state = AppState::from_parts(store, tokens, metrics, &config);
     start(config, data_dir, move |_| state).await
@@ -97,7 +99,11 @@ async fn start(
         .await
         .expect("a free port");
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let state = state(AppState::open(&config).expect("the server state opens"));
+    let state = state(
+        AppState::open(&config)
+            .await
+            .expect("the server state opens"),
+    );
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, state.clone(), async {
         let _ = stopped.await;
@@ -140,6 +146,35 @@ impl TestApp {
             state
         })
         .await
+    }
+
+    /// Runs `command` on the ledger as an admin command would: another
+    /// ledger on the same database (its own connections and writer), beside
+    /// the running server, closed afterwards.
+    pub async fn cli<T, F>(
+        &self,
+        command: impl FnOnce(Arc<dyn Store>) -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        let cli = store::open(
+            &self.config.ledger_location(),
+            WriterConfig::default(),
+            LedgerMetrics::default(),
+        )
+        .await
+        .expect("the CLI opens the ledger");
+        let result = command(Arc::clone(&cli)).await;
+        cli.close().await.expect("the CLI closes the ledger");
+        result
+    }
+
+    /// Imports `schools` as a new list named `source`, as the CLI would.
+    pub async fn cli_import(&self, source: &str, schools: Vec<ListedSchool>) -> ImportOutcome {
+        self.cli(|cli| async move { cli.import_schools(source, schools).await })
+            .await
+            .expect("the list imports")
     }
 
     /// `base_url` + `path`.

@@ -1,13 +1,14 @@
 //! Idempotent finishes (IETF draft "The Idempotency-Key HTTP Header Field").
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use server::allocation::Report;
+use server::allocation::{ListedSchool, OpenData, Pledge, Report};
 use server::domain::{PlayerId, RoundId};
 use server::store::{
-    AppendOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
-    RejectionRecord, SchoolBooks, Store, StoreError,
+    AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
+    PledgeOutcome, RejectionRecord, SchoolBooks, ShipOutcome, Store, StoreError,
 };
 use sim::wire::{Receipt, RejectReason};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -139,6 +140,10 @@ impl Store for GatedStore {
         self.inner.school_by_receipt_secret(secret).await
     }
 
+    async fn receipt_secret(&self, school: &str) -> Result<Option<String>, StoreError> {
+        self.inner.receipt_secret(school).await
+    }
+
     async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>, StoreError> {
         self.inner.receive_books(secret).await
     }
@@ -149,6 +154,30 @@ impl Store for GatedStore {
 
     async fn revision(&self) -> Result<u64, StoreError> {
         self.inner.revision().await
+    }
+
+    async fn pledge(&self, pledge: Pledge) -> Result<PledgeOutcome, StoreError> {
+        self.inner.pledge(pledge).await
+    }
+
+    async fn import_schools(
+        &self,
+        source: &str,
+        schools: Vec<ListedSchool>,
+    ) -> Result<ImportOutcome, StoreError> {
+        self.inner.import_schools(source, schools).await
+    }
+
+    async fn ship(
+        &self,
+        books: RangeInclusive<u64>,
+        note: Option<String>,
+    ) -> Result<ShipOutcome, StoreError> {
+        self.inner.ship(books, note).await
+    }
+
+    async fn export(&self) -> Result<OpenData, StoreError> {
+        self.inner.export().await
     }
 
     async fn close(&self) -> Result<(), StoreError> {

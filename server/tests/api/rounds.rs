@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
-use server::store::SqliteStore;
+use server::store::sqlite;
 use sim::wire::{ParticipationRecord, StartRoundRequest};
 
 use crate::helpers::{spawn_app, spawn_app_with};
@@ -145,7 +145,7 @@ async fn a_referral_code_travels_in_the_token_and_is_tallied_with_the_round() {
 
     let data_dir = app.data_dir.clone();
     app.shutdown().await;
-    let check = SqliteStore::check(&data_dir.path().join(SqliteStore::FILE_NAME)).unwrap();
+    let check = sqlite::check(&data_dir.path().join(sqlite::FILE_NAME)).unwrap();
     assert_eq!(check.participations, 1);
     assert!(
         check.problems.is_empty(),
@@ -174,7 +174,7 @@ async fn every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown() {
 
     let data_dir = app.data_dir.clone();
     app.shutdown().await;
-    let check = SqliteStore::check(&data_dir.path().join(SqliteStore::FILE_NAME)).unwrap();
+    let check = sqlite::check(&data_dir.path().join(sqlite::FILE_NAME)).unwrap();
     assert_eq!(
         check.participations, ROUNDS,
         "every acknowledged round is on disk"

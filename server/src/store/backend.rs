@@ -1,0 +1,334 @@
+//! The seam between the store's logic and a database: what one backend
+//! provides, and nothing else.
+//!
+//! The writer, its decisions ([`super::rules`]), the admin actions
+//! ([`super::actions`]) and the reads of [`super::ledger::Ledger`] are
+//! written once, over these traits. A backend answers plain questions
+//! ([`LedgerRead`]: "which of these rounds are counted?", "what do these
+//! players have on that day?") and writes what it is told ([`Changes`]): it
+//! decides nothing. Only its SQL, its migrations and its connection handling
+//! differ from one backend to another.
+//!
+//! Futures are `Send` so that one writer loop serves both a backend whose
+//! writer runs on the async runtime and one whose writer has a thread of its
+//! own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::ops::RangeInclusive;
+
+use sim::Outcome;
+use sim::wire::{RejectReason, SchoolRef};
+
+use super::{Participation, RejectionRecord, StoreError};
+use crate::allocation::{
+    Allocation, BookRecord, BookState, Candidate, ListedSchool, Pledge, SchoolListVersion,
+    SchoolTally,
+};
+use crate::domain::{PlayerId, ReferralCode, RoundId};
+use crate::idempotency::{IdempotencyKey, RequestFingerprint};
+
+/// Short for the store's results.
+pub(crate) type Result<T> = std::result::Result<T, StoreError>;
+
+/// The ledger's head: one row, read at the start of every transaction that
+/// changes the ledger, under the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// The number the next counted participation gets (participations
+    /// counted so far, plus one).
+    pub next_number: u64,
+    /// Moved by every transaction that changes the ledger, in any process:
+    /// a writer that finds it elsewhere than where its own last commit left
+    /// it rebuilds its allocator, and the report cache rebuilds its report.
+    pub revision: u64,
+}
+
+impl Head {
+    /// Participations counted.
+    pub fn counted(self) -> u64 {
+        self.next_number - 1
+    }
+}
+
+/// What the allocator is rebuilt from: O(schools + pledges) rows, no book.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AllocationTables {
+    /// The pledges, in order of use.
+    pub pledges: Vec<Pledge>,
+    /// Books funded (the largest book number).
+    pub funded: u64,
+    /// Books allocated to each school that has any.
+    pub seats: HashMap<String, u32>,
+    /// The latest school list version and its schools.
+    pub latest_list: Option<(u32, Vec<Candidate>)>,
+}
+
+/// Which school: by id (its public page) or by the secret of its receipt
+/// link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SchoolKey {
+    /// The school's id.
+    Id(String),
+    /// The secret of its receipt link.
+    ReceiptSecret(String),
+}
+
+/// The questions a backend answers, on a read connection or inside a write
+/// transaction (which then sees its own writes).
+pub(crate) trait LedgerRead: Send {
+    /// The head row (not locked on a read connection).
+    fn head(&mut self) -> impl Future<Output = Result<Head>> + Send;
+
+    /// The participations that counted any of `rounds`.
+    fn rounds(
+        &mut self,
+        rounds: Vec<RoundId>,
+    ) -> impl Future<Output = Result<Vec<Participation>>> + Send;
+
+    /// A player's most recent participations, newest first, at most `limit`.
+    fn player_history(
+        &mut self,
+        player: PlayerId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Participation>>> + Send;
+
+    /// Participation `number`.
+    fn participation(
+        &mut self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<Participation>>> + Send;
+
+    /// How many participations each `(player, China day number)` has, in
+    /// the order asked.
+    fn player_day_counts(
+        &mut self,
+        keys: Vec<(PlayerId, i64)>,
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send;
+
+    /// How many participations each China day number has, in the order
+    /// asked.
+    fn day_tallies(&mut self, days: Vec<i64>) -> impl Future<Output = Result<Vec<u64>>> + Send;
+
+    /// Rejections ever recorded, by reason.
+    fn rejection_tallies(
+        &mut self,
+    ) -> impl Future<Output = Result<BTreeMap<RejectReason, u64>>> + Send;
+
+    /// The pledges, in order of use.
+    fn pledges(&mut self) -> impl Future<Output = Result<Vec<Pledge>>> + Send;
+
+    /// Everything the allocator is rebuilt from.
+    fn allocation_tables(&mut self) -> impl Future<Output = Result<AllocationTables>> + Send;
+
+    /// The school of each of `books` that has one.
+    fn book_schools(
+        &mut self,
+        books: Vec<u64>,
+    ) -> impl Future<Output = Result<HashMap<u64, SchoolRef>>> + Send;
+
+    /// A school's tally and the secret of its receipt link.
+    fn school(
+        &mut self,
+        key: SchoolKey,
+    ) -> impl Future<Output = Result<Option<(SchoolTally, String)>>> + Send;
+
+    /// A school's books, by number, with their state.
+    fn school_books(
+        &mut self,
+        school: String,
+    ) -> impl Future<Output = Result<Vec<(u64, BookState)>>> + Send;
+
+    /// Every school's tally.
+    fn school_tallies(&mut self) -> impl Future<Output = Result<Vec<SchoolTally>>> + Send;
+
+    /// Every school list version with its schools, in version order.
+    fn school_lists(&mut self) -> impl Future<Output = Result<Vec<SchoolListVersion>>> + Send;
+
+    /// Every book, by number.
+    fn books(&mut self) -> impl Future<Output = Result<Vec<BookRecord>>> + Send;
+
+    /// The books numbered in `range` that are in `state`, with their school.
+    fn books_in_state(
+        &mut self,
+        range: RangeInclusive<u64>,
+        state: BookState,
+    ) -> impl Future<Output = Result<Vec<(u64, String)>>> + Send;
+
+    /// The shipped books of `school`.
+    fn shipped_books_of(&mut self, school: String)
+    -> impl Future<Output = Result<Vec<u64>>> + Send;
+
+    /// The id the next shipment gets.
+    fn next_shipment_id(&mut self) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// A transaction that holds the ledger's write lock from its start: nobody
+/// else changes the ledger until it commits or is dropped (which rolls it
+/// back).
+pub(crate) trait LedgerWrite: LedgerRead {
+    /// Writes `changes`.
+    fn apply(&mut self, changes: &Changes) -> impl Future<Output = Result<()>> + Send;
+
+    /// Commits durably; answers only once the commit is on disk.
+    fn commit(self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A database the store can run on.
+pub(crate) trait Backend: fmt::Debug + Send + Sync + 'static {
+    /// A read connection.
+    type Reader: LedgerRead + 'static;
+    /// The connection the ledger writer owns.
+    type WriterConnection: Send + 'static;
+    /// A write transaction on the writer's connection.
+    type Tx<'c>: LedgerWrite + 'c;
+
+    /// A read connection from the pool.
+    fn reader(&self) -> impl Future<Output = Result<Self::Reader>> + Send;
+
+    /// A new connection for a writer.
+    fn writer_connection(&self) -> impl Future<Output = Result<Self::WriterConnection>> + Send;
+
+    /// Begins a write transaction, taking the ledger's write lock.
+    fn begin(
+        conn: &mut Self::WriterConnection,
+    ) -> impl Future<Output = Result<Self::Tx<'_>>> + Send;
+
+    /// Runs the writer loop `writer` where this backend's writer belongs (a
+    /// thread of its own for a blocking driver, a task for an async one);
+    /// the handle resolves when it ends.
+    fn spawn_writer(
+        &self,
+        writer: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<()>>;
+}
+
+/// A participation to insert, numbered.
+#[derive(Debug, Clone)]
+pub(crate) struct NewRow {
+    /// Its number.
+    pub number: u64,
+    /// The round played.
+    pub round: RoundId,
+    /// Who played it.
+    pub player: PlayerId,
+    /// The share link the player came from.
+    pub referral: Option<ReferralCode>,
+    /// When it was counted, in ms since the Unix epoch.
+    pub finished_at_ms: u64,
+    /// Its China day number.
+    pub day: i64,
+    /// Its day's count once it was counted.
+    pub day_count: u64,
+    /// The replayed outcome.
+    pub outcome: Outcome,
+    /// `sim::RULES_VERSION` it was played with.
+    pub rules_version: u32,
+    /// The finish request's `Idempotency-Key`.
+    pub idempotency_key: IdempotencyKey,
+    /// Fingerprint of the finish request's body.
+    pub fingerprint: RequestFingerprint,
+}
+
+/// A new version of the school list.
+#[derive(Debug, Clone)]
+pub(crate) struct NewSchoolList {
+    /// Its version number.
+    pub version: u32,
+    /// The first book it applies to.
+    pub first_book: u64,
+    /// The file it came from.
+    pub source: String,
+    /// Its schools.
+    pub schools: Vec<ListedSchool>,
+    /// Receipt-link secrets for the schools that may be new to the
+    /// campaign, by id (a school that already has one keeps it).
+    pub receipt_secrets: HashMap<String, String>,
+}
+
+/// A new shipment.
+#[derive(Debug, Clone)]
+pub(crate) struct NewShipment {
+    /// Its id.
+    pub id: u64,
+    /// The book range it was asked for.
+    pub range: RangeInclusive<u64>,
+    /// The books it moves from allocated to shipped.
+    pub books: Vec<u64>,
+    /// A note (carrier, tracking number...).
+    pub note: Option<String>,
+}
+
+/// How one school's book tallies move.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SchoolDelta {
+    /// Books newly allocated to it.
+    pub allocated: u64,
+    /// Books newly shipped to it.
+    pub shipped: u64,
+    /// Books it newly confirmed.
+    pub received: u64,
+}
+
+/// Everything one transaction writes, decided by the store's shared logic.
+/// A backend turns it into SQL, in this order: rows, then books, then
+/// tallies, then the head.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// When the transaction's changes happened, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// Participations to append.
+    pub participations: Vec<NewRow>,
+    /// Refusals to record.
+    pub rejections: Vec<RejectionRecord>,
+    /// A pledge to add after the others.
+    pub pledge: Option<Pledge>,
+    /// A school list version to add.
+    pub school_list: Option<NewSchoolList>,
+    /// Books newly funded.
+    pub funded: Option<RangeInclusive<u64>>,
+    /// Books newly given a school.
+    pub allocations: Vec<Allocation>,
+    /// A shipment to record, with the books it moves.
+    pub shipment: Option<NewShipment>,
+    /// Books a school confirmed: they become received.
+    pub received: Vec<u64>,
+    /// Per China day: its participations after this transaction (absolute).
+    pub day_counts: BTreeMap<i64, u64>,
+    /// Per referral code: participations it brought in this transaction.
+    pub referral_increments: BTreeMap<ReferralCode, u64>,
+    /// Per reason: refusals recorded in this transaction.
+    pub rejection_increments: BTreeMap<RejectReason, u64>,
+    /// Per school: how its book tallies move.
+    pub school_deltas: BTreeMap<String, SchoolDelta>,
+    /// The head after this transaction.
+    pub head: Option<Head>,
+}
+
+impl Changes {
+    /// Nothing to write.
+    pub fn new(at_ms: u64) -> Self {
+        Self {
+            at_ms,
+            ..Self::default()
+        }
+    }
+
+    /// Adds `funding`'s books and allocations, moving the schools' tallies.
+    pub fn fund(&mut self, funding: crate::allocation::Funding) {
+        if let Some(funded) = funding.funded {
+            self.funded = Some(match self.funded.take() {
+                Some(earlier) => *earlier.start()..=*funded.end(),
+                None => funded,
+            });
+        }
+        for allocation in &funding.allocated {
+            self.school_deltas
+                .entry(allocation.school.clone())
+                .or_default()
+                .allocated += 1;
+        }
+        self.allocations.extend(funding.allocated);
+    }
+}

@@ -1,0 +1,271 @@
+//! [`Ledger`]: the [`Store`] implementation, written once over a
+//! [`Backend`].
+//!
+//! Changes go to the single writer ([`super::writer`]) through its queue;
+//! reads take a connection from the backend's pool and put the answers
+//! together with the same functions the writer uses ([`super::rules`]).
+
+use std::ops::RangeInclusive;
+use std::sync::Mutex;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::actions::{self, Action, ActionOutcome};
+use super::backend::{Backend, LedgerRead, Result, SchoolKey};
+use super::writer::{Command, Writer, WriterConfig};
+use super::{
+    AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
+    PledgeOutcome, RejectionRecord, SchoolBooks, ShipOutcome, Store, StoreError, rules,
+};
+use crate::allocation::{ListedSchool, OpenData, Pledge, PledgeSchedule, Report};
+use crate::domain::{ChinaDay, PlayerId, RoundId};
+use crate::metrics::LedgerMetrics;
+
+/// The ledger on backend `B`.
+#[derive(Debug)]
+pub(crate) struct Ledger<B: Backend> {
+    backend: B,
+    queue: mpsc::Sender<Command>,
+    totals: watch::Receiver<LedgerTotals>,
+    /// Resolves when the writer has stopped; taken by [`Store::close`].
+    writer_stopped: Mutex<Option<oneshot::Receiver<()>>>,
+    metrics: LedgerMetrics,
+}
+
+impl<B: Backend> Ledger<B> {
+    /// Starts the writer on `backend` (already migrated) and serves from it.
+    pub(crate) async fn start(
+        backend: B,
+        config: WriterConfig,
+        metrics: LedgerMetrics,
+    ) -> Result<Self> {
+        let today = ChinaDay::from_unix_ms(crate::now_unix_ms());
+        let totals = load_totals(&mut backend.reader().await?, today).await?;
+        let (totals_tx, totals_rx) = watch::channel(totals);
+        let (queue, commands) = mpsc::channel(config.queue_capacity);
+        let writer = Writer::<B>::new(
+            backend.writer_connection().await?,
+            totals_tx,
+            metrics.clone(),
+        );
+        let writer_stopped = backend.spawn_writer(writer.run(commands, config))?;
+        Ok(Self {
+            backend,
+            queue,
+            totals: totals_rx,
+            writer_stopped: Mutex::new(Some(writer_stopped)),
+            metrics,
+        })
+    }
+
+    /// Sends the writer the command `command` builds around a reply channel
+    /// and waits for the answer (sent once the command's transaction is
+    /// durable).
+    async fn ask_writer<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T>>) -> Command,
+    ) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(command(reply))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Runs `action` on the writer.
+    async fn act(&self, action: Action) -> Result<ActionOutcome> {
+        actions::precheck(&action)?;
+        self.ask_writer(|reply| Command::Act { action, reply })
+            .await
+    }
+
+    /// A school and its books.
+    async fn school_and_books(&self, key: SchoolKey) -> Result<Option<SchoolBooks>> {
+        let mut reader = self.backend.reader().await?;
+        let Some((tally, _)) = reader.school(key).await? else {
+            return Ok(None);
+        };
+        let books = reader.school_books(tally.school.id.clone()).await?;
+        Ok(Some(SchoolBooks { tally, books }))
+    }
+}
+
+/// The tallies as stored, with `today` as the current day.
+async fn load_totals(reader: &mut impl LedgerRead, today: ChinaDay) -> Result<LedgerTotals> {
+    let participations = reader.head().await?.counted();
+    let day_participations = reader
+        .day_tallies(vec![today.number()])
+        .await?
+        .pop()
+        .unwrap_or(0);
+    Ok(LedgerTotals {
+        participations,
+        day: today,
+        day_participations,
+        rejections: reader.rejection_tallies().await?,
+    })
+}
+
+/// The pledge schedule of `pledges` (kept valid by the tables' checks and
+/// by [`Allocator::pledge`](crate::allocation::Allocator::pledge)).
+fn schedule(pledges: Vec<Pledge>) -> Result<PledgeSchedule> {
+    PledgeSchedule::new(pledges).map_err(|error| StoreError::Inconsistent(error.to_string()))
+}
+
+/// The outcome an action of kind `$variant` answers, or an inconsistency.
+macro_rules! expect_outcome {
+    ($outcome:expr, $variant:ident) => {
+        match $outcome {
+            ActionOutcome::$variant(outcome) => Ok(outcome),
+            other => Err(StoreError::Inconsistent(format!(
+                "the writer answered {other:?} to a {} action",
+                stringify!($variant)
+            ))),
+        }
+    };
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> Store for Ledger<B> {
+    async fn append(&self, participation: NewParticipation) -> Result<AppendOutcome> {
+        self.ask_writer(|reply| Command::Append {
+            participation: Box::new(participation),
+            reply,
+        })
+        .await
+    }
+
+    fn record_rejection(&self, rejection: RejectionRecord) {
+        if let Err(err) = self.queue.try_send(Command::Reject(rejection)) {
+            self.metrics.rejections_dropped.inc();
+            tracing::warn!(error = %err, "rejection not recorded: ledger queue full or closed");
+        }
+    }
+
+    async fn find_round(&self, round: RoundId) -> Result<Option<Participation>> {
+        let mut reader = self.backend.reader().await?;
+        let found = reader.rounds(vec![round]).await?;
+        Ok(rules::with_books(&mut reader, found).await?.pop())
+    }
+
+    async fn player_history(&self, player: PlayerId, limit: u32) -> Result<Vec<Participation>> {
+        let mut reader = self.backend.reader().await?;
+        let history = reader.player_history(player, limit).await?;
+        rules::with_books(&mut reader, history).await
+    }
+
+    fn totals(&self) -> watch::Receiver<LedgerTotals> {
+        self.totals.clone()
+    }
+
+    async fn participation_book(&self, number: u64) -> Result<Option<ParticipationBook>> {
+        let mut reader = self.backend.reader().await?;
+        let found = reader.participation(number).await?;
+        Ok(rules::with_books(&mut reader, Vec::from_iter(found))
+            .await?
+            .pop()
+            .map(|participation| ParticipationBook {
+                number,
+                finished_at_ms: participation.finished_at_ms,
+                book: participation.book,
+            }))
+    }
+
+    async fn school_books(&self, school: &str) -> Result<Option<SchoolBooks>> {
+        self.school_and_books(SchoolKey::Id(school.to_owned()))
+            .await
+    }
+
+    async fn school_by_receipt_secret(&self, secret: &str) -> Result<Option<SchoolBooks>> {
+        self.school_and_books(SchoolKey::ReceiptSecret(secret.to_owned()))
+            .await
+    }
+
+    async fn receipt_secret(&self, school: &str) -> Result<Option<String>> {
+        let mut reader = self.backend.reader().await?;
+        let found = reader.school(SchoolKey::Id(school.to_owned())).await?;
+        Ok(found.map(|(_, secret)| secret))
+    }
+
+    async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>> {
+        let outcome = self
+            .act(Action::Receive {
+                secret: secret.to_owned(),
+            })
+            .await?;
+        expect_outcome!(outcome, Received)
+    }
+
+    async fn report(&self) -> Result<Report> {
+        let mut reader = self.backend.reader().await?;
+        let schedule = schedule(reader.pledges().await?)?;
+        let participations = reader.head().await?.counted();
+        let schools = reader.school_tallies().await?;
+        Ok(Report::build(
+            participations,
+            schedule.books_funded(participations),
+            schedule.books(),
+            schools,
+        ))
+    }
+
+    async fn revision(&self) -> Result<u64> {
+        Ok(self.backend.reader().await?.head().await?.revision)
+    }
+
+    async fn pledge(&self, pledge: Pledge) -> Result<PledgeOutcome> {
+        let outcome = self.act(Action::Pledge(pledge)).await?;
+        expect_outcome!(outcome, Pledged)
+    }
+
+    async fn import_schools(
+        &self,
+        source: &str,
+        schools: Vec<ListedSchool>,
+    ) -> Result<ImportOutcome> {
+        let outcome = self
+            .act(Action::ImportSchools {
+                source: source.to_owned(),
+                schools,
+            })
+            .await?;
+        expect_outcome!(outcome, Imported)
+    }
+
+    async fn ship(&self, books: RangeInclusive<u64>, note: Option<String>) -> Result<ShipOutcome> {
+        let outcome = self.act(Action::Ship { books, note }).await?;
+        expect_outcome!(outcome, Shipped)
+    }
+
+    async fn export(&self) -> Result<OpenData> {
+        let mut reader = self.backend.reader().await?;
+        let schedule = schedule(reader.pledges().await?)?;
+        let participations = reader.head().await?.counted();
+        Ok(OpenData {
+            participations,
+            pledges: schedule.pledges().cloned().collect(),
+            school_lists: reader.school_lists().await?,
+            books: reader.books().await?,
+        })
+    }
+
+    async fn close(&self) -> Result<()> {
+        let (done, closed) = oneshot::channel();
+        if self.queue.send(Command::Close { done }).await.is_ok() {
+            // An error here means the writer stopped on its own already.
+            let _ = closed.await;
+        }
+        let stopped = self
+            .writer_stopped
+            .lock()
+            .map_err(|_| StoreError::WriterStopped)?
+            .take();
+        if let Some(stopped) = stopped {
+            stopped.await.map_err(|_| {
+                StoreError::Backend("the ledger writer stopped without finishing".into())
+            })?;
+        }
+        Ok(())
+    }
+}
