@@ -37,6 +37,7 @@ pub mod schools;
 pub mod state;
 pub mod static_files;
 pub mod store;
+pub mod tables;
 pub mod token;
 
 use std::future::Future;
