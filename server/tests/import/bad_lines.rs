@@ -279,3 +279,40 @@ fn xlsx_lines_are_the_rows_excel_shows() {
         "spreadsheet rows, counting the empty rows above the header"
     );
 }
+
+#[test]
+fn lines_below_a_title_keep_their_spreadsheet_numbers() {
+    let mut bad = GOOD_ROWS[1];
+    bad[6] = "0";
+    let csv = format!(
+        "2026 年受赠学校名单,,,,,,,\n注：学生数以秋季学期为准,,,,,,,\n\n{}",
+        delimited(&[HEADER_ZH, GOOD_ROWS[0], bad], ",", "\n")
+    );
+    let expected = vec![LineError {
+        line: 6,
+        reason: LineProblem::Zero {
+            field: Field::Pupils,
+        },
+    }];
+    let errors = line_errors(parse_school_file("schools.csv", csv.as_bytes()));
+    assert_eq!(
+        errors, expected,
+        "CSV: title, note, blank, header, good, bad"
+    );
+
+    use XlsxCell::Text;
+    let text_row = |row: &[&'static str]| row.iter().map(|cell| Text(cell)).collect::<Vec<_>>();
+    let workbook = xlsx(
+        0,
+        &[
+            vec![Text("2026 年受赠学校名单")],
+            vec![Text("注：学生数以秋季学期为准")],
+            vec![],
+            text_row(&HEADER_ZH),
+            text_row(&GOOD_ROWS[0]),
+            text_row(&bad),
+        ],
+    );
+    let errors = line_errors(parse_school_file("schools.xlsx", &workbook));
+    assert_eq!(errors, expected, "XLSX: the same rows");
+}
