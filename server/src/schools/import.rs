@@ -36,7 +36,11 @@
 //!
 //! Every problem on every line is reported with the line number the user
 //! sees in a spreadsheet (the header is usually line 1); rows that are
-//! entirely blank are skipped. A file with any problem imports nothing:
+//! entirely blank are skipped. A text field (id, name, province,
+//! prefecture, county) may not begin with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return: a spreadsheet would run it as a formula when the name
+//! comes back in an export, so it is refused here, where the admin can
+//! still fix it. A file with any problem imports nothing:
 //! [`parse_school_file`] then returns [`ImportError::BadLines`] with all of
 //! them, so the admin can fix the file in one pass.
 
@@ -50,6 +54,7 @@ use columns::{ColumnMap, HeaderProblem};
 use read::{Cell, Row};
 
 use super::{CountyCode, CountyCodeError, School};
+use crate::tables::starts_like_formula;
 
 /// Longest school id, in characters.
 pub const MAX_ID_CHARS: usize = 32;
@@ -160,11 +165,11 @@ fn parse_line(
         columns,
         problems: Vec::new(),
     };
-    let id = line.read(Field::Id, school_id);
-    let name = line.read(Field::Name, text(MAX_NAME_CHARS));
-    let province = line.read(Field::Province, text(MAX_PLACE_CHARS));
-    let prefecture = line.read(Field::Prefecture, text(MAX_PLACE_CHARS));
-    let county = line.read(Field::County, text(MAX_PLACE_CHARS));
+    let id = line.read_text(Field::Id, school_id);
+    let name = line.read_text(Field::Name, text(MAX_NAME_CHARS));
+    let province = line.read_text(Field::Province, text(MAX_PLACE_CHARS));
+    let prefecture = line.read_text(Field::Prefecture, text(MAX_PLACE_CHARS));
+    let county = line.read_text(Field::County, text(MAX_PLACE_CHARS));
     let county_code = line.read(Field::CountyCode, county_code);
     let pupils = line.read(Field::Pupils, count(MAX_PUPILS));
     let target_books = line.read(Field::TargetBooks, count(MAX_TARGET_BOOKS));
@@ -217,12 +222,43 @@ impl LineReader<'_> {
         field: Field,
         parse: impl FnOnce(&str, Field) -> Result<T, LineProblem>,
     ) -> Option<T> {
+        self.read_cell(field, |value, field| parse(value.trim(), field))
+    }
+
+    /// [`Self::read`] for a text field, which is refused first if it
+    /// begins like a spreadsheet formula: with a tab or carriage return
+    /// before trimming, or with `=`, `+`, `-` or `@` after it (the trimmed
+    /// text is what is stored and exported later).
+    fn read_text<T>(
+        &mut self,
+        field: Field,
+        parse: impl FnOnce(&str, Field) -> Result<T, LineProblem>,
+    ) -> Option<T> {
+        self.read_cell(field, |value, field| {
+            let trimmed = value.trim();
+            for text in [value, trimmed] {
+                if starts_like_formula(text) {
+                    let first = text.chars().next().unwrap_or_default();
+                    return Err(LineProblem::FormulaLike { field, first });
+                }
+            }
+            parse(trimmed, field)
+        })
+    }
+
+    /// Runs `parse` on `field`'s untrimmed text when it has any besides
+    /// spaces, noting the problem otherwise.
+    fn read_cell<T>(
+        &mut self,
+        field: Field,
+        parse: impl FnOnce(&str, Field) -> Result<T, LineProblem>,
+    ) -> Option<T> {
         let parsed = match self.row.cells.get(self.columns.column(field)) {
             Some(Cell::Error(error)) => Err(LineProblem::ErrorValue {
                 field,
                 value: error.clone(),
             }),
-            Some(Cell::Text(text)) if !text.trim().is_empty() => parse(text.trim(), field),
+            Some(Cell::Text(text)) if !text.trim().is_empty() => parse(text, field),
             // A short row (fewer cells than the header) is missing the rest.
             _ => Err(LineProblem::MissingField { field }),
         };
@@ -452,6 +488,21 @@ pub enum LineProblem {
         /// The field.
         field: Field,
     },
+    /// Text that begins with `=`, `+`, `-`, `@`, a tab or a carriage
+    /// return, which a spreadsheet would run as a formula.
+    #[error(
+        "“{}”以{}开头，电子表格会把它当作公式，请删去或改写开头 / {} begins with {}, which a spreadsheet would run as a formula: remove or reword the start",
+        field.zh(),
+        leading_zh(*first),
+        field.en(),
+        leading_en(*first)
+    )]
+    FormulaLike {
+        /// The field.
+        field: Field,
+        /// The character it begins with.
+        first: char,
+    },
     /// Not a county-level GB/T 2260 code.
     #[error("县代码“{value}”无效 / bad county code {value:?}: {problem}")]
     BadCountyCode {
@@ -488,6 +539,25 @@ pub enum LineProblem {
         /// The largest allowed.
         max: u32,
     },
+}
+
+/// A formula-starting character as a Chinese message names it (tabs and
+/// carriage returns are invisible, so they are named in words).
+fn leading_zh(first: char) -> String {
+    match first {
+        '\t' => "制表符".to_owned(),
+        '\r' => "回车符".to_owned(),
+        c => format!("“{c}”"),
+    }
+}
+
+/// A formula-starting character as an English message names it.
+fn leading_en(first: char) -> String {
+    match first {
+        '\t' => "a tab".to_owned(),
+        '\r' => "a carriage return".to_owned(),
+        c => format!("\"{c}\""),
+    }
 }
 
 /// `items` displayed one after another, separated by `separator`.
