@@ -82,8 +82,8 @@ pub fn restore_neutralised(field: &str) -> Cow<'_, str> {
 
 /// A CSV writer for files people open in a spreadsheet: UTF-8 with a
 /// byte-order mark, a header line from the field names of the first record
-/// (when records are structs), and every string field [neutralised]
-/// (`neutralise`), numbers untouched.
+/// (when records are structs), and every string field
+/// [neutralised](neutralise), numbers untouched.
 #[derive(Debug)]
 pub struct CsvWriter<W: Write> {
     inner: csv::Writer<W>,
