@@ -20,6 +20,7 @@
 //! command line; [`domain`] holds the parsed identifiers; no database type
 //! leaves [`store`].
 
+pub mod admin;
 pub mod allocation;
 pub mod api;
 pub mod caps;
