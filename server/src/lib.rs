@@ -18,8 +18,11 @@
 //! Layout: [`routes`] lists every route; handlers live in [`api`], [`ops`]
 //! and [`static_files`]; [`state`] is what they share; [`config`] is the
 //! command line; [`domain`] holds the parsed identifiers; no database type
-//! leaves [`store`].
+//! leaves [`store`]. [`tables`] renders a table on screen and exports the
+//! same value as XLSX, CSV and JSON, and writes every CSV the server makes;
+//! [`admin`] holds the admin console's pieces (its charts, so far).
 
+pub mod admin;
 pub mod allocation;
 pub mod api;
 pub mod caps;
@@ -37,6 +40,7 @@ pub mod schools;
 pub mod state;
 pub mod static_files;
 pub mod store;
+pub mod tables;
 pub mod token;
 
 use std::future::Future;

@@ -13,6 +13,11 @@
 //! | `books.csv` | funded book: status, school, the list version that chose it |
 //! | `open-data.json` | all of the above |
 //!
+//! The CSV files are written by the server's one [`CsvWriter`]: text that
+//! a spreadsheet would run as a formula (a school named `=HYPERLINK(…)`)
+//! gets a `'` in front, and [`OpenData::read_csv_dir`] removes exactly
+//! that quote again, so what `verify` reads is what was exported.
+//!
 //! The rule `verify` applies is the whole rule of the campaign: book `k` is
 //! funded when participation `threshold(k)` of the pledges is counted
 //! ([`super::schedule`]); it goes to the `k`-th seat of the capped
@@ -31,6 +36,7 @@ use sim::wire::SchoolRef;
 
 use super::apportion::{Apportionment, Candidate};
 use super::schedule::{Pledge, PledgeSchedule};
+use crate::tables::{self, CsvWriter};
 
 /// Everything needed to re-derive the allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -485,9 +491,6 @@ impl ListRow {
     }
 }
 
-/// The byte-order mark that makes Excel read CSV as UTF-8.
-const BOM: &[u8] = "\u{feff}".as_bytes();
-
 impl OpenData {
     /// The JSON document's file name in an export directory.
     pub const JSON_FILE: &'static str = "open-data.json";
@@ -617,7 +620,9 @@ fn open(path: &Path) -> Result<File, OpenDataError> {
     })
 }
 
-/// Writes `rows` as CSV with a header line, after a byte-order mark.
+/// Writes `rows` as CSV with a header line, through the server's one
+/// [`CsvWriter`] (a byte-order mark; text that a spreadsheet would run as a
+/// formula is quoted).
 fn write_csv<T: Serialize>(
     path: &Path,
     rows: impl IntoIterator<Item = T>,
@@ -630,17 +635,15 @@ fn write_csv<T: Serialize>(
         path: path.to_owned(),
         source,
     };
-    let mut file = BufWriter::new(create(path)?);
-    file.write_all(BOM).map_err(io)?;
-    let mut writer = csv::Writer::from_writer(file);
+    let mut writer = CsvWriter::new(BufWriter::new(create(path)?)).map_err(io)?;
     for row in rows {
         writer.serialize(row).map_err(csv_error)?;
     }
-    writer.flush().map_err(io)
+    writer.into_inner().map_err(io)?.flush().map_err(io)
 }
 
 /// Reads every row of a CSV file written by [`write_csv`] (the byte-order
-/// mark is optional).
+/// mark is optional), removing the quotes it put before formula-like text.
 fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, OpenDataError> {
     let mut bytes = Vec::new();
     open(path)?
@@ -649,12 +652,87 @@ fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, OpenDataError> {
             path: path.to_owned(),
             source,
         })?;
-    let text = bytes.strip_prefix(BOM).unwrap_or(&bytes);
-    csv::Reader::from_reader(text)
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .map_err(|source| OpenDataError::Csv {
-            path: path.to_owned(),
-            source,
-        })
+    tables::read_csv(&bytes).map_err(|source| OpenDataError::Csv {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two books funded by one pledge, both for the only school, whose
+    /// texts look like formulas.
+    fn formula_like_campaign() -> OpenData {
+        let mut school = sample_school("A", 10, 5);
+        school.school.name = "=HYPERLINK(\"http://x\",\"y\")".into();
+        school.school.province = "+86 贵州省".into();
+        school.school.prefecture = "'=already quoted".into();
+        school.school.county = "-5 县".into();
+        let book = |book| BookRecord {
+            book,
+            status: BookState::Allocated,
+            school: Some("A".into()),
+            list_version: Some(1),
+        };
+        OpenData {
+            participations: 2,
+            pledges: vec![Pledge {
+                sponsor: "@sponsor".into(),
+                participations_per_book: 1,
+                book_cap: 2,
+            }],
+            school_lists: vec![SchoolListVersion {
+                version: 1,
+                first_book: 1,
+                schools: vec![school],
+            }],
+            books: vec![book(1), book(2)],
+        }
+    }
+
+    #[test]
+    fn formula_like_names_are_quoted_in_the_csv_and_verify_still_passes() {
+        let data = formula_like_campaign();
+        assert!(
+            verify(&data).passed(),
+            "the campaign itself follows the rule"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        data.write_dir(dir.path()).unwrap();
+
+        let lists = std::fs::read_to_string(dir.path().join("school_lists.csv")).unwrap();
+        let mut reader = csv::Reader::from_reader(lists.trim_start_matches('\u{feff}').as_bytes());
+        let fields: Vec<String> = reader
+            .records()
+            .flat_map(|record| {
+                record
+                    .unwrap()
+                    .iter()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for field in &fields {
+            assert!(
+                !tables::starts_like_formula(field),
+                "{field:?} would run as a formula in a spreadsheet"
+            );
+        }
+        assert!(
+            fields.contains(&"'=HYPERLINK(\"http://x\",\"y\")".to_owned()),
+            "the name is quoted, not dropped: {fields:?}"
+        );
+
+        let published = OpenData::read_csv_dir(dir.path()).unwrap();
+        assert_eq!(published, data, "every text reads back exactly");
+        let report = verify(&published);
+        assert!(report.passed(), "verify passes: {:?}", report.differences);
+        assert_eq!(
+            OpenData::read_json_dir(dir.path()).unwrap(),
+            data,
+            "JSON needs no quoting"
+        );
+    }
 }

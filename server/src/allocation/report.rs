@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sim::wire::SchoolRef;
 
+use crate::tables::CsvWriter;
+
 /// One school's books, as tallied by the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchoolTally {
@@ -183,52 +185,49 @@ impl Report {
         }
     }
 
-    /// The report as CSV (UTF-8 with a byte-order mark for Excel): one line
-    /// for the campaign, then one per province, county and school, told
-    /// apart by the `level` column.
+    /// The report as CSV (UTF-8 with a byte-order mark for Excel, text
+    /// neutralised against formulas by [`CsvWriter`]): one line for the
+    /// campaign, then one per province, county and school, told apart by
+    /// the `level` column.
     pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
-        let mut out = "\u{feff}".as_bytes().to_vec();
-        {
-            let mut writer = csv::Writer::from_writer(&mut out);
-            let total = &self.totals.progress;
-            writer.serialize(CsvRow {
-                level: "campaign",
-                province: "",
-                county: "",
-                county_code: "",
-                school_id: "",
-                school_name: "",
-                schools: total.schools,
-                target_books: total.target_books,
-                allocated: total.allocated,
-                shipped: total.shipped,
-                received: total.received,
-            })?;
-            for row in &self.provinces {
-                writer.serialize(CsvRow::area("province", row))?;
-            }
-            for row in &self.counties {
-                writer.serialize(CsvRow::area("county", row))?;
-            }
-            for tally in &self.schools {
-                let school = &tally.school;
-                writer.serialize(CsvRow {
-                    level: "school",
-                    province: &school.province,
-                    county: &school.county,
-                    county_code: &school.county_code,
-                    school_id: &school.id,
-                    school_name: &school.name,
-                    schools: 1,
-                    target_books: u64::from(tally.target_books),
-                    allocated: tally.allocated,
-                    shipped: tally.shipped,
-                    received: tally.received,
-                })?;
-            }
-            writer.flush()?;
+        let mut writer = CsvWriter::new(Vec::new())?;
+        let total = &self.totals.progress;
+        writer.serialize(CsvRow {
+            level: "campaign",
+            province: "",
+            county: "",
+            county_code: "",
+            school_id: "",
+            school_name: "",
+            schools: total.schools,
+            target_books: total.target_books,
+            allocated: total.allocated,
+            shipped: total.shipped,
+            received: total.received,
+        })?;
+        for row in &self.provinces {
+            writer.serialize(CsvRow::area("province", row))?;
         }
-        Ok(out)
+        for row in &self.counties {
+            writer.serialize(CsvRow::area("county", row))?;
+        }
+        for tally in &self.schools {
+            let school = &tally.school;
+            writer.serialize(CsvRow {
+                level: "school",
+                province: &school.province,
+                county: &school.county,
+                county_code: &school.county_code,
+                school_id: &school.id,
+                school_name: &school.name,
+                schools: 1,
+                target_books: u64::from(tally.target_books),
+                allocated: tally.allocated,
+                shipped: tally.shipped,
+                received: tally.received,
+            })?;
+        }
+        Ok(writer.into_inner()?)
     }
 }
 
@@ -296,6 +295,20 @@ mod tests {
             csv.lines().count(),
             1 + 1 + 2 + 2 + 3,
             "header, campaign, 2 provinces, 2 counties, 3 schools"
+        );
+    }
+
+    #[test]
+    fn names_that_look_like_formulas_are_quoted_in_the_csv() {
+        let mut tally = school("a", "=cmd|' /C calc'!A0", "522634", 2);
+        tally.school.name = "=HYPERLINK(\"http://x\",\"y\")".into();
+        let report = Report::build(1, 2, 2, vec![tally]);
+        let csv = String::from_utf8(report.to_csv().unwrap()).unwrap();
+        let school_line = csv.lines().last().expect("the school's line");
+        assert_eq!(
+            school_line,
+            "school,'=cmd|' /C calc'!A0,522634县,522634,a,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1,10,2,1,0",
+            "the province and the name start with a quote, the numbers do not"
         );
     }
 }

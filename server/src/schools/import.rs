@@ -12,8 +12,11 @@
 //!
 //! # Columns
 //!
-//! The first non-blank row is the header; columns may come in any order,
-//! and columns with other headers (备注, contacts) are ignored. Each field
+//! The header is the first row, within the first [`HEADER_SEARCH_LINES`]
+//! lines, that names every field: staff files often carry a title
+//! ("2026 年受赠学校名单") or notes above it, and those rows are skipped.
+//! Columns may come in any order, and columns with other headers (备注,
+//! contacts) are ignored. Each field
 //! answers to several headers, compared after dropping spaces, `_`, `-`,
 //! `/`, a byte order mark and a unit in brackets (`学生数（人）`), ignoring
 //! ASCII case:
@@ -33,7 +36,11 @@
 //!
 //! Every problem on every line is reported with the line number the user
 //! sees in a spreadsheet (the header is usually line 1); rows that are
-//! entirely blank are skipped. A file with any problem imports nothing:
+//! entirely blank are skipped. A text field (id, name, province,
+//! prefecture, county) may not begin with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return: a spreadsheet would run it as a formula when the name
+//! comes back in an export, so it is refused here, where the admin can
+//! still fix it. A file with any problem imports nothing:
 //! [`parse_school_file`] then returns [`ImportError::BadLines`] with all of
 //! them, so the admin can fix the file in one pass.
 
@@ -47,6 +54,7 @@ use columns::{ColumnMap, HeaderProblem};
 use read::{Cell, Row};
 
 use super::{CountyCode, CountyCodeError, School};
+use crate::tables::starts_like_formula;
 
 /// Longest school id, in characters.
 pub const MAX_ID_CHARS: usize = 32;
@@ -59,6 +67,9 @@ pub const MAX_PLACE_CHARS: usize = 50;
 pub const MAX_PUPILS: u32 = 100_000;
 /// Most books one school may be given as a target.
 pub const MAX_TARGET_BOOKS: u32 = 1_000_000;
+/// How many lines from the top of the file the header may be on (1-based,
+/// as a spreadsheet numbers them): room for a title and a few notes.
+pub const HEADER_SEARCH_LINES: usize = 10;
 
 /// Parses a school list from the bytes of an uploaded file; `file_name`
 /// (only its extension matters) helps tell the format when the content
@@ -67,31 +78,18 @@ pub const MAX_TARGET_BOOKS: u32 = 1_000_000;
 /// Returns every school, in file order, or an error that lists every
 /// problem found; nothing is imported from a file with any problem.
 pub fn parse_school_file(file_name: &str, bytes: &[u8]) -> Result<Vec<School>, ImportError> {
-    let rows = read::rows(file_name, bytes)?;
-    let mut rows = rows.into_iter().filter(|row| !row.is_blank());
-    let header = rows.next().ok_or(ImportError::Empty)?;
-    let header_texts: Vec<&str> = header.cells.iter().map(cell_text).collect();
-    let columns = ColumnMap::from_headers(&header_texts).map_err(|problem| match problem {
-        HeaderProblem::Missing(missing) => ImportError::MissingColumns {
-            header_line: header.line,
-            missing,
-        },
-        HeaderProblem::Repeated {
-            field,
-            first_column,
-            second_column,
-        } => ImportError::RepeatedColumn {
-            field,
-            first_column,
-            second_column,
-        },
-    })?;
+    let rows: Vec<Row> = read::rows(file_name, bytes)?
+        .into_iter()
+        .filter(|row| !row.is_blank())
+        .collect();
+    let (header_index, columns) = find_header(&rows)?;
+    let rows = rows.get(header_index + 1..).unwrap_or_default();
 
     let mut schools = Vec::new();
     let mut errors = Vec::new();
     let mut first_line_of_id = HashMap::new();
     for row in rows {
-        match parse_line(&row, &columns, &mut first_line_of_id) {
+        match parse_line(row, &columns, &mut first_line_of_id) {
             Ok(school) => schools.push(school),
             Err(problems) => errors.extend(problems.into_iter().map(|reason| LineError {
                 line: row.line,
@@ -108,6 +106,52 @@ pub fn parse_school_file(file_name: &str, bytes: &[u8]) -> Result<Vec<School>, I
     Ok(schools)
 }
 
+/// Finds the header among the non-blank `rows`: the first row within the
+/// first [`HEADER_SEARCH_LINES`] lines that names every field. Returns its
+/// index in `rows` and where each field is.
+///
+/// When no row qualifies, the error names the row that came closest (the
+/// most fields named, the earliest of equals) and what it lacks; when the
+/// first lines hold no row at all, the first row and every field.
+fn find_header(rows: &[Row]) -> Result<(usize, ColumnMap), ImportError> {
+    let first = rows.first().ok_or(ImportError::Empty)?;
+    let mut closest: Option<(usize, Vec<Field>)> = None;
+    let candidates = rows
+        .iter()
+        .enumerate()
+        .take_while(|(_, row)| row.line <= HEADER_SEARCH_LINES);
+    for (index, row) in candidates {
+        let texts: Vec<&str> = row.cells.iter().map(cell_text).collect();
+        match ColumnMap::from_headers(&texts) {
+            Ok(columns) => return Ok((index, columns)),
+            Err(HeaderProblem::Repeated {
+                field,
+                first_column,
+                second_column,
+            }) => {
+                return Err(ImportError::RepeatedColumn {
+                    field,
+                    first_column,
+                    second_column,
+                });
+            }
+            Err(HeaderProblem::Missing(missing)) => {
+                if closest
+                    .as_ref()
+                    .is_none_or(|(_, fewest)| missing.len() < fewest.len())
+                {
+                    closest = Some((row.line, missing));
+                }
+            }
+        }
+    }
+    let (header_line, missing) = closest.unwrap_or_else(|| (first.line, Field::ALL.to_vec()));
+    Err(ImportError::MissingColumns {
+        header_line,
+        missing,
+    })
+}
+
 /// Reads one school from `row`, or every problem it has.
 /// `first_line_of_id` remembers where each id was first seen, to report
 /// repeats.
@@ -121,11 +165,11 @@ fn parse_line(
         columns,
         problems: Vec::new(),
     };
-    let id = line.read(Field::Id, school_id);
-    let name = line.read(Field::Name, text(MAX_NAME_CHARS));
-    let province = line.read(Field::Province, text(MAX_PLACE_CHARS));
-    let prefecture = line.read(Field::Prefecture, text(MAX_PLACE_CHARS));
-    let county = line.read(Field::County, text(MAX_PLACE_CHARS));
+    let id = line.read_text(Field::Id, school_id);
+    let name = line.read_text(Field::Name, text(MAX_NAME_CHARS));
+    let province = line.read_text(Field::Province, text(MAX_PLACE_CHARS));
+    let prefecture = line.read_text(Field::Prefecture, text(MAX_PLACE_CHARS));
+    let county = line.read_text(Field::County, text(MAX_PLACE_CHARS));
     let county_code = line.read(Field::CountyCode, county_code);
     let pupils = line.read(Field::Pupils, count(MAX_PUPILS));
     let target_books = line.read(Field::TargetBooks, count(MAX_TARGET_BOOKS));
@@ -178,12 +222,43 @@ impl LineReader<'_> {
         field: Field,
         parse: impl FnOnce(&str, Field) -> Result<T, LineProblem>,
     ) -> Option<T> {
+        self.read_cell(field, |value, field| parse(value.trim(), field))
+    }
+
+    /// [`Self::read`] for a text field, which is refused first if it
+    /// begins like a spreadsheet formula: with a tab or carriage return
+    /// before trimming, or with `=`, `+`, `-` or `@` after it (the trimmed
+    /// text is what is stored and exported later).
+    fn read_text<T>(
+        &mut self,
+        field: Field,
+        parse: impl FnOnce(&str, Field) -> Result<T, LineProblem>,
+    ) -> Option<T> {
+        self.read_cell(field, |value, field| {
+            let trimmed = value.trim();
+            for text in [value, trimmed] {
+                if starts_like_formula(text) {
+                    let first = text.chars().next().unwrap_or_default();
+                    return Err(LineProblem::FormulaLike { field, first });
+                }
+            }
+            parse(trimmed, field)
+        })
+    }
+
+    /// Runs `parse` on `field`'s untrimmed text when it has any besides
+    /// spaces, noting the problem otherwise.
+    fn read_cell<T>(
+        &mut self,
+        field: Field,
+        parse: impl FnOnce(&str, Field) -> Result<T, LineProblem>,
+    ) -> Option<T> {
         let parsed = match self.row.cells.get(self.columns.column(field)) {
             Some(Cell::Error(error)) => Err(LineProblem::ErrorValue {
                 field,
                 value: error.clone(),
             }),
-            Some(Cell::Text(text)) if !text.trim().is_empty() => parse(text.trim(), field),
+            Some(Cell::Text(text)) if !text.trim().is_empty() => parse(text, field),
             // A short row (fewer cells than the header) is missing the rest.
             _ => Err(LineProblem::MissingField { field }),
         };
@@ -303,16 +378,20 @@ pub enum ImportError {
     /// Nothing but blank rows.
     #[error("文件是空的 / the file is empty")]
     Empty,
-    /// The header row lacks some fields.
+    /// No row within the first [`HEADER_SEARCH_LINES`] lines names every
+    /// field.
     #[error(
-        "第 {header_line} 行（表头）缺少列：{} / the header (line {header_line}) lacks columns: {}",
+        "前 {HEADER_SEARCH_LINES} 行中没有表头，表头须含以下各列：{}；最接近的第 {header_line} 行缺少列：{} / no header within the first {HEADER_SEARCH_LINES} lines naming the columns {}; the closest, line {header_line}, lacks columns: {}",
+        join(Field::ALL.iter().map(|f| f.zh()), "、"),
         join(missing.iter().map(|f| f.zh()), "、"),
+        join(Field::ALL.iter().map(|f| f.en()), ", "),
         join(missing.iter().map(|f| f.en()), ", ")
     )]
     MissingColumns {
-        /// The header's line (1-based).
+        /// The line (1-based) of the row that named the most fields, or
+        /// the first non-blank line when none is within the first lines.
         header_line: usize,
-        /// The fields without a column, in canonical order.
+        /// The fields that row lacks, in canonical order.
         missing: Vec<Field>,
     },
     /// Two header columns name the same field.
@@ -409,6 +488,21 @@ pub enum LineProblem {
         /// The field.
         field: Field,
     },
+    /// Text that begins with `=`, `+`, `-`, `@`, a tab or a carriage
+    /// return, which a spreadsheet would run as a formula.
+    #[error(
+        "“{}”以{}开头，电子表格会把它当作公式，请删去或改写开头 / {} begins with {}, which a spreadsheet would run as a formula: remove or reword the start",
+        field.zh(),
+        leading_zh(*first),
+        field.en(),
+        leading_en(*first)
+    )]
+    FormulaLike {
+        /// The field.
+        field: Field,
+        /// The character it begins with.
+        first: char,
+    },
     /// Not a county-level GB/T 2260 code.
     #[error("县代码“{value}”无效 / bad county code {value:?}: {problem}")]
     BadCountyCode {
@@ -445,6 +539,25 @@ pub enum LineProblem {
         /// The largest allowed.
         max: u32,
     },
+}
+
+/// A formula-starting character as a Chinese message names it (tabs and
+/// carriage returns are invisible, so they are named in words).
+fn leading_zh(first: char) -> String {
+    match first {
+        '\t' => "制表符".to_owned(),
+        '\r' => "回车符".to_owned(),
+        c => format!("“{c}”"),
+    }
+}
+
+/// A formula-starting character as an English message names it.
+fn leading_en(first: char) -> String {
+    match first {
+        '\t' => "a tab".to_owned(),
+        '\r' => "a carriage return".to_owned(),
+        c => format!("\"{c}\""),
+    }
 }
 
 /// `items` displayed one after another, separated by `separator`.

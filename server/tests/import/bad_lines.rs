@@ -279,3 +279,128 @@ fn xlsx_lines_are_the_rows_excel_shows() {
         "spreadsheet rows, counting the empty rows above the header"
     );
 }
+
+/// Parses a file whose line 3 is the first good row with `field`'s cell
+/// (0-based, header order) set to `value`, and checks it is refused with
+/// one formula error naming `first`.
+fn check_formula_like(column: usize, value: &str, field: Field, first: char) {
+    let mut bad = GOOD_ROWS[1].map(str::to_owned);
+    // Quoted, so a carriage return stays inside the cell.
+    bad[column] = format!("\"{value}\"");
+    let lines = vec![
+        HEADER_ZH.map(str::to_owned).to_vec(),
+        GOOD_ROWS[0].map(str::to_owned).to_vec(),
+        bad.to_vec(),
+    ];
+    let text = delimited(&lines, ",", "\n");
+    let errors = line_errors(parse_school_file("schools.csv", text.as_bytes()));
+    assert_eq!(
+        errors,
+        vec![LineError {
+            line: 3,
+            reason: LineProblem::FormulaLike { field, first },
+        }],
+        "{value:?} in {field} is refused as formula-like"
+    );
+}
+
+#[test]
+fn text_that_a_spreadsheet_would_run_as_a_formula_is_refused() {
+    check_formula_like(
+        1,
+        "=HYPERLINK(\"\"http://x\"\",\"\"y\"\")",
+        Field::Name,
+        '=',
+    );
+    check_formula_like(2, "+86 贵州省", Field::Province, '+');
+    check_formula_like(0, "-5", Field::Id, '-');
+    check_formula_like(4, "@SUM(A1)", Field::County, '@');
+    check_formula_like(3, "\t黔东南", Field::Prefecture, '\t');
+    check_formula_like(1, "\r示例小学", Field::Name, '\r');
+    // Spaces are trimmed before the name is stored, so they do not hide it.
+    check_formula_like(1, "  =1+1", Field::Name, '=');
+}
+
+#[test]
+fn a_formula_sign_inside_text_is_fine() {
+    let mut row = GOOD_ROWS[0];
+    row[1] = "一（2）班 = 二班 + 三班";
+    row[0] = "S-1";
+    let text = delimited(&[HEADER_ZH, row], ",", "\n");
+    let schools = parse_school_file("schools.csv", text.as_bytes()).expect("imported");
+    assert_eq!(schools[0].name, row[1], "only the start of a field matters");
+}
+
+#[test]
+fn formula_like_xlsx_cells_are_refused_too_and_explained_in_both_languages() {
+    use XlsxCell::{Number, Text};
+    let row = |id, name, county| {
+        vec![
+            Text(id),
+            Text(name),
+            Text("贵州省"),
+            Text("黔东南苗族侗族自治州"),
+            Text(county),
+            Number(522_632.0),
+            Number(420.0),
+            Number(900.0),
+        ]
+    };
+    let workbook = xlsx(
+        0,
+        &[
+            HEADER_ZH.iter().map(|h| Text(h)).collect(),
+            row("X-1", "=cmd|' /C calc'!A0", "榕江县"),
+            row("X-2", "示例小学", "\t榕江县"),
+        ],
+    );
+    let error = parse_school_file("schools.xlsx", &workbook).expect_err("refused");
+    let message = error.to_string();
+    for expected in [
+        "第 2 行 / line 2: “学校名称”以“=”开头，电子表格会把它当作公式，请删去或改写开头 / name begins with \"=\", which a spreadsheet would run as a formula",
+        "第 3 行 / line 3: “县”以制表符开头",
+        "county begins with a tab",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected:?} missing from:\n{message}"
+        );
+    }
+}
+
+#[test]
+fn lines_below_a_title_keep_their_spreadsheet_numbers() {
+    let mut bad = GOOD_ROWS[1];
+    bad[6] = "0";
+    let csv = format!(
+        "2026 年受赠学校名单,,,,,,,\n注：学生数以秋季学期为准,,,,,,,\n\n{}",
+        delimited(&[HEADER_ZH, GOOD_ROWS[0], bad], ",", "\n")
+    );
+    let expected = vec![LineError {
+        line: 6,
+        reason: LineProblem::Zero {
+            field: Field::Pupils,
+        },
+    }];
+    let errors = line_errors(parse_school_file("schools.csv", csv.as_bytes()));
+    assert_eq!(
+        errors, expected,
+        "CSV: title, note, blank, header, good, bad"
+    );
+
+    use XlsxCell::Text;
+    let text_row = |row: &[&'static str]| row.iter().map(|cell| Text(cell)).collect::<Vec<_>>();
+    let workbook = xlsx(
+        0,
+        &[
+            vec![Text("2026 年受赠学校名单")],
+            vec![Text("注：学生数以秋季学期为准")],
+            vec![],
+            text_row(&HEADER_ZH),
+            text_row(&GOOD_ROWS[0]),
+            text_row(&bad),
+        ],
+    );
+    let errors = line_errors(parse_school_file("schools.xlsx", &workbook));
+    assert_eq!(errors, expected, "XLSX: the same rows");
+}

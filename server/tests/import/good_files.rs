@@ -109,3 +109,89 @@ fn the_content_decides_the_format_not_the_name() {
         "a CSV without an extension",
     );
 }
+
+/// Title and notes rows as staff put them above the header: one title, or
+/// a title, a note and a contact line. CSV from Excel pads them with
+/// delimiters to the width of the sheet.
+const TITLES: [&[&str]; 2] = [
+    &["2026 年受赠学校名单"],
+    &[
+        "2026 年受赠学校名单",
+        "注：学生数以 2026 年秋季学期为准，目标册数按每人 2 册计",
+        "联系人：张老师",
+    ],
+];
+
+/// The good rows under `titles`, each padded to the header's width with
+/// `delimiter` when `padded`.
+fn titled_text(titles: &[&str], delimiter: &str, padded: bool) -> String {
+    let padding = if padded {
+        delimiter.repeat(HEADER_ZH.len() - 1)
+    } else {
+        String::new()
+    };
+    let mut text: String = titles
+        .iter()
+        .map(|title| format!("{title}{padding}\r\n"))
+        .collect();
+    let mut rows = vec![HEADER_ZH];
+    rows.extend(GOOD_ROWS);
+    text.push_str(&delimited(&rows, delimiter, "\r\n"));
+    text
+}
+
+#[test]
+fn csv_with_a_title_and_notes_above_the_header() {
+    for titles in TITLES {
+        for padded in [true, false] {
+            let what = format!("{} title rows, padded: {padded}", titles.len());
+            let text = titled_text(titles, ",", padded);
+            check("学校名单.csv", text.as_bytes(), &format!("UTF-8, {what}"));
+            let with_bom = format!("\u{feff}{text}");
+            check(
+                "学校名单.csv",
+                with_bom.as_bytes(),
+                &format!("UTF-8 BOM, {what}"),
+            );
+            let (gbk, _, unmappable) = GBK.encode(&text);
+            assert!(!unmappable, "every character exists in GBK");
+            check("学校名单.csv", &gbk, &format!("GBK, {what}"));
+            let tab_delimited = titled_text(titles, "\t", padded);
+            let (tabbed, _, _) = GBK.encode(&tab_delimited);
+            check(
+                "学校名单.txt",
+                &tabbed,
+                &format!("GBK tab-delimited, {what}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn xlsx_with_a_title_and_notes_above_the_header() {
+    for titles in TITLES {
+        let mut rows: Vec<Vec<XlsxCell<'_>>> = titles
+            .iter()
+            .map(|title| vec![XlsxCell::Text(title)])
+            .collect();
+        // A blank row between the notes and the header, as staff leave one.
+        rows.push(vec![]);
+        rows.extend(good_xlsx_rows());
+        check(
+            "学校名单.xlsx",
+            &xlsx(0, &rows),
+            &format!("XLSX, {} title rows", titles.len()),
+        );
+    }
+}
+
+#[test]
+fn the_header_may_be_on_line_10() {
+    let titles: Vec<String> = (1..=9).map(|n| format!("说明第 {n} 行")).collect();
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+    check(
+        "学校名单.csv",
+        titled_text(&titles, ",", true).as_bytes(),
+        "nine lines of notes",
+    );
+}

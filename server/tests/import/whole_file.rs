@@ -3,7 +3,7 @@
 
 use server::schools::{Field, ImportError, parse_school_file};
 
-use crate::helpers::{HEADER_ZH, delimited, good_csv};
+use crate::helpers::{GOOD_ROWS, HEADER_ZH, delimited, good_csv};
 
 /// Parses `bytes` as `file_name`, expecting a whole-file refusal.
 fn refusal(file_name: &str, bytes: &[u8]) -> ImportError {
@@ -54,6 +54,52 @@ fn missing_columns_are_all_named_with_the_header_line() {
     assert!(
         message.contains("缺少列：学生数、目标册数") && message.contains("pupils, target_books"),
         "both languages: {message}"
+    );
+}
+
+#[test]
+fn a_header_below_line_10_is_not_found_and_the_message_says_what_was_looked_for() {
+    let mut rows: Vec<Vec<String>> = (1..=10)
+        .map(|n| vec![format!("说明第 {n} 行"), String::new()])
+        .collect();
+    rows.push(HEADER_ZH.map(str::to_owned).to_vec());
+    rows.push(GOOD_ROWS[0].map(str::to_owned).to_vec());
+    let text = delimited(&rows, ",", "\n");
+    let error = refusal("schools.csv", text.as_bytes());
+    match &error {
+        ImportError::MissingColumns {
+            header_line,
+            missing,
+        } => {
+            assert_eq!(*header_line, 1, "no row came closer than the first");
+            assert_eq!(missing, &Field::ALL.to_vec(), "it names no field");
+        }
+        other => panic!("expected missing columns, got {other:?}"),
+    }
+    let message = error.to_string();
+    for expected in [
+        "前 10 行中没有表头，表头须含以下各列：学校编号、学校名称、省、市/州、县、县代码、学生数、目标册数",
+        "no header within the first 10 lines naming the columns school_id, name, province, prefecture, county, county_code, pupils, target_books",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected:?} missing from: {message}"
+        );
+    }
+}
+
+#[test]
+fn the_closest_row_to_a_header_is_named() {
+    // A title, then a header without the two count columns.
+    let text = "2026 年受赠学校名单\n学校编号,学校名称,省,市/州,县,县代码\nS-1,某校,贵州省,黔东南,榕江县,522632\n";
+    let error = refusal("schools.csv", text.as_bytes());
+    assert!(
+        matches!(
+            &error,
+            ImportError::MissingColumns { header_line: 2, missing }
+                if missing == &vec![Field::Pupils, Field::TargetBooks]
+        ),
+        "the title names no field, line 2 names six: got {error:?}"
     );
 }
 

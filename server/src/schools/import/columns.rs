@@ -179,22 +179,26 @@ pub(super) enum HeaderProblem {
 
 impl ColumnMap {
     /// Finds every field in `headers`; columns with other headers (notes,
-    /// contacts) are ignored.
+    /// contacts) are ignored. Missing fields are reported before repeated
+    /// ones, so a row that is not a header at all (a title, notes) always
+    /// reads as [`HeaderProblem::Missing`].
     pub(super) fn from_headers<S: AsRef<str>>(headers: &[S]) -> Result<Self, HeaderProblem> {
         let mut found: [Option<usize>; Field::ALL.len()] = [None; Field::ALL.len()];
+        let mut repeated = None;
         for (column, header) in headers.iter().enumerate() {
             let Some(field) = Field::from_header(header.as_ref()) else {
                 continue;
             };
-            let slot = &mut found[field as usize];
-            if let Some(first) = *slot {
-                return Err(HeaderProblem::Repeated {
-                    field,
-                    first_column: first + 1,
-                    second_column: column + 1,
-                });
+            match found[field as usize] {
+                Some(first) => {
+                    repeated.get_or_insert(HeaderProblem::Repeated {
+                        field,
+                        first_column: first + 1,
+                        second_column: column + 1,
+                    });
+                }
+                None => found[field as usize] = Some(column),
             }
-            *slot = Some(column);
         }
         let missing: Vec<Field> = Field::ALL
             .into_iter()
@@ -202,6 +206,9 @@ impl ColumnMap {
             .collect();
         if !missing.is_empty() {
             return Err(HeaderProblem::Missing(missing));
+        }
+        if let Some(problem) = repeated {
+            return Err(problem);
         }
         Ok(Self {
             index: found.map(|column| column.unwrap_or_default()),
@@ -292,14 +299,36 @@ mod tests {
             ])),
             "both absent fields are named"
         );
+        let full = [
+            "学校编号",
+            "school_id",
+            "学校名称",
+            "省",
+            "市/州",
+            "县",
+            "县代码",
+            "学生数",
+            "目标册数",
+        ];
         assert_eq!(
-            ColumnMap::from_headers(&["学校编号", "school_id"]),
+            ColumnMap::from_headers(&full),
             Err(HeaderProblem::Repeated {
                 field: Field::Id,
                 first_column: 1,
                 second_column: 2
             }),
             "two id columns are ambiguous"
+        );
+        assert_eq!(
+            ColumnMap::from_headers(&["学校", "名称"]),
+            Err(HeaderProblem::Missing(
+                Field::ALL[..]
+                    .iter()
+                    .copied()
+                    .filter(|&f| f != Field::Name)
+                    .collect()
+            )),
+            "a row that is no header reads as missing columns, even with a repeat"
         );
     }
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use calamine::{Data, Reader, Xlsx};
 use encoding_rs::{DecoderResult, GBK};
 
-use super::ImportError;
+use super::{HEADER_SEARCH_LINES, ImportError};
 
 /// One row of the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,20 +130,29 @@ fn decode_gbk(bytes: &[u8]) -> Result<String, usize> {
     }
 }
 
-/// Splits CSV text into rows, with the delimiter the header line uses most
+/// Splits CSV text into rows, with the delimiter the header uses most
 /// (`,` normally; `\t` for Excel's "text (tab delimited)"; `;` where
 /// Excel's list separator is the semicolon).
+///
+/// The header may sit below a title or notes, which have few delimiters or
+/// none, so each candidate is judged by the line among the first
+/// [`HEADER_SEARCH_LINES`] non-blank ones where it occurs most: the header.
 fn csv_rows(text: &str) -> Result<Vec<Row>, ImportError> {
-    let header_line = text
+    let first_lines: Vec<&str> = text
         .lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or_default();
+        .filter(|line| !line.trim().is_empty())
+        .take(HEADER_SEARCH_LINES)
+        .collect();
     let delimiter = [b',', b'\t', b';']
         .into_iter()
         .max_by_key(|&candidate| {
+            let most = first_lines
+                .iter()
+                .map(|line| line.bytes().filter(|&b| b == candidate).count())
+                .max()
+                .unwrap_or_default();
             // Ties (a one-column file) go to the comma.
-            let count = header_line.bytes().filter(|&b| b == candidate).count();
-            (count, candidate == b',')
+            (most, candidate == b',')
         })
         .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
@@ -305,10 +314,14 @@ mod tests {
             ("a;b;c\n", vec!["a", "b", "c"]),
             ("abc\n", vec!["abc"]),
             ("\n\na;b\n", vec!["a", "b"]),
+            // A title line above the header has no delimiter, or fewer.
+            ("2026 年受赠学校名单\na\tb\tc\n", vec!["a", "b", "c"]),
+            ("Schools, 2026\na\tb\tc\n", vec!["a", "b", "c"]),
         ] {
             let rows = csv_rows(text).expect("valid CSV");
+            // The last line is the header in every case.
             assert_eq!(
-                texts(&rows)[0].1,
+                texts(&rows).last().expect("a row").1,
                 expected.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
                 "{text:?}"
             );
