@@ -277,8 +277,8 @@ mod tests {
             missing.len(),
             missing.iter().collect::<String>()
         );
+        let face = ttf_parser::Face::parse(fonts().face_bytes(Weight::Bold), 0).unwrap();
         for text in crate::share::texts::ALL {
-            let face = ttf_parser::Face::parse(fonts().face_bytes(Weight::Bold), 0).unwrap();
             let missing: String = text
                 .chars()
                 .filter(|char| face.glyph_index(*char).is_none())
