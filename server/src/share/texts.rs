@@ -25,9 +25,10 @@ pub const SHARER_EN_ONCE: &str = "Someone has taken part once";
 pub const BOOK_ZH_BEFORE: &str = "最近一次参与：第 ";
 pub const BOOK_ZH_AFTER: &str = " 本书";
 pub const BOOK_EN: &str = "Latest: book #";
-/// Said of that book's school before one is chosen.
-pub const SCHOOL_PENDING_ZH: &str = "学校待定：凑齐后按公开规则分配";
-pub const SCHOOL_PENDING_EN: &str = "School chosen by public rules once funded";
+/// Said of that book's school before one is chosen (the book is still
+/// being funded, or funded and waiting for a school with room).
+pub const SCHOOL_PENDING_ZH: &str = "学校待定，将按公开规则分配";
+pub const SCHOOL_PENDING_EN: &str = "Its school will be chosen by public rules";
 /// Put before the school's name.
 pub const SCHOOL_ZH: &str = "送往 ";
 
