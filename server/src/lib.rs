@@ -37,6 +37,7 @@ pub mod pages;
 pub mod report_cache;
 pub mod routes;
 pub mod schools;
+pub mod share;
 pub mod state;
 pub mod static_files;
 pub mod store;

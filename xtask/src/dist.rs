@@ -5,7 +5,9 @@
 //! the lockfile's), names the JS and WASM by a hash of their content so they can
 //! be cached forever, writes `.br` and `.gz` beside each file for the server to
 //! pick by `Accept-Encoding`, renders `index.html` from its template, and prints
-//! what a player downloads before the first frame.
+//! what a player downloads before the first frame. Then it writes the font
+//! subset of the share cards and posters to `dist/fonts/` ([`crate::fonts`]),
+//! which the server reads at run time and players never download.
 
 use std::io::Write;
 use std::path::Path;
@@ -71,8 +73,17 @@ impl std::ops::AddAssign for Sizes {
     }
 }
 
-/// Builds `dist/` unless it is already up to date, and prints its size table.
+/// Builds `dist/` unless it is already up to date, and prints its size table;
+/// then writes the share font subset into `dist/fonts/`.
 pub fn build(ws: &Workspace) -> Result<Manifest> {
+    let manifest = build_game(ws)?;
+    // After the game: a rebuilt game starts `dist/` afresh.
+    crate::fonts::build(ws)?;
+    Ok(manifest)
+}
+
+/// The game's part of `dist/`: everything but the fonts.
+fn build_game(ws: &Workspace) -> Result<Manifest> {
     ensure_wasm_target(&ws.sh)?;
     eprintln!("xtask: building the game for the browser ({WASM_PROFILE})");
     cmd!(

@@ -1,7 +1,9 @@
 //! `cargo xtask`: the project's build pipeline, for what cargo cannot do alone.
 //!
 //! - `dist`: build the game for the browser and write `dist/` (hashed,
-//!   precompressed files and `index.html`), printing a size table.
+//!   precompressed files and `index.html`, and the share font subset in
+//!   `dist/fonts/`), printing a size table.
+//! - `fonts`: only the share font subset, `dist/fonts/`.
 //! - `run`: set up what is missing, build `dist/` if stale and start the server.
 //! - `test`: set up what is missing and run every test, browser tests included.
 //! - `bench`: run a named benchmark.
@@ -11,6 +13,7 @@
 
 mod bench;
 mod dist;
+mod fonts;
 mod run;
 mod setup;
 mod test;
@@ -32,6 +35,8 @@ struct Cli {
 enum Command {
     /// Build the game for the browser into `dist/` and print its sizes.
     Dist,
+    /// Write only the font subset of the share cards and posters to `dist/fonts/`.
+    Fonts,
     /// Start the whole system on http://127.0.0.1:8080 (builds what is stale).
     Run(run::RunArgs),
     /// Run every test of the workspace, browser end-to-end tests included.
@@ -45,6 +50,7 @@ fn main() -> Result<()> {
     let workspace = Workspace::locate()?;
     match cli.command {
         Command::Dist => dist::build(&workspace).map(|_| ()),
+        Command::Fonts => fonts::build(&workspace),
         Command::Run(args) => run::run(&workspace, &args),
         Command::Test(args) => test::test(&workspace, &args),
         Command::Bench(args) => bench::bench(&workspace, &args),

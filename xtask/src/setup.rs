@@ -1,5 +1,6 @@
 //! Installing what the build and the tests need on a fresh machine: the WASM
-//! target and, for browser tests, Chromium from Debian's packages.
+//! target and, for the tests, Chromium and poppler-utils from Debian's
+//! packages.
 
 use std::path::PathBuf;
 
@@ -54,6 +55,28 @@ fn find_chromium() -> Option<PathBuf> {
         .find_map(|name| which::which(name).ok())
 }
 
-fn is_root(sh: &Shell) -> Result<bool> {
+/// Installs Debian's `poppler-utils` (`pdftotext`, `pdftoppm`, which the
+/// poster tests read PDFs with) when running as root and it is missing;
+/// otherwise the tests themselves say what to install.
+pub fn ensure_poppler(sh: &Shell) -> Result<()> {
+    if which::which("pdftotext").is_ok() && which::which("pdftoppm").is_ok() {
+        return Ok(());
+    }
+    if !is_root(sh)? {
+        eprintln!("xtask: the poster tests need `sudo apt-get install poppler-utils`");
+        return Ok(());
+    }
+    eprintln!("xtask: installing poppler-utils from Debian's packages");
+    cmd!(sh, "apt-get update -q").run()?;
+    cmd!(
+        sh,
+        "apt-get install -y -q --no-install-recommends poppler-utils"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()?;
+    Ok(())
+}
+
+pub(crate) fn is_root(sh: &Shell) -> Result<bool> {
     Ok(cmd!(sh, "id -u").quiet().read()?.trim() == "0")
 }

@@ -1,14 +1,15 @@
 //! `cargo xtask test`: every test, on a fresh machine, in one command.
 //!
 //! The tests themselves are ordinary `cargo test` tests; this prepares what the
-//! end-to-end ones need (the browser build, the server binary, Chromium) and
+//! end-to-end ones need (the browser build, the server binary, Chromium; the
+//! font subset and poppler-utils for the share tests) and
 //! tells them where it is through environment variables.
 
 use anyhow::Result;
 use clap::Args;
 use xshell::cmd;
 
-use crate::setup::{ensure_chromium, ensure_wasm_target};
+use crate::setup::{ensure_chromium, ensure_poppler, ensure_wasm_target};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -21,6 +22,7 @@ pub struct TestArgs {
 pub fn test(ws: &Workspace, args: &TestArgs) -> Result<()> {
     ensure_wasm_target(&ws.sh)?;
     let chromium = ensure_chromium(&ws.sh)?;
+    ensure_poppler(&ws.sh)?;
     crate::dist::build(ws)?;
     eprintln!("xtask: building the server binary for the end-to-end tests");
     cmd!(ws.sh, "cargo build --package server --bin server").run()?;
