@@ -18,7 +18,9 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::actions::{self, Action, ActionOutcome};
 use super::backend::{Backend, Changes, Head, LedgerRead, LedgerWrite, Result};
@@ -78,8 +80,11 @@ pub(super) struct Writer<B: Backend> {
 
 /// The writer's memory of the ledger.
 struct WriterState {
-    totals: LedgerTotals,
-    totals_tx: watch::Sender<LedgerTotals>,
+    /// The published totals.
+    totals: watch::Sender<LedgerTotals>,
+    /// Asks the totals refresher to read them now (after a commit the
+    /// writer could not publish itself).
+    refresh_totals: Arc<Notify>,
     metrics: LedgerMetrics,
     allocator: Allocator,
     /// The head revision the allocator matches (the one the writer's last
@@ -90,15 +95,15 @@ struct WriterState {
 impl<B: Backend> Writer<B> {
     pub(super) fn new(
         conn: B::WriterConnection,
-        totals_tx: watch::Sender<LedgerTotals>,
+        totals: watch::Sender<LedgerTotals>,
+        refresh_totals: Arc<Notify>,
         metrics: LedgerMetrics,
     ) -> Self {
-        let totals = totals_tx.borrow().clone();
         Self {
             conn,
             state: WriterState {
                 totals,
-                totals_tx,
+                refresh_totals,
                 metrics,
                 allocator: Allocator::new(),
                 allocator_revision: None,
@@ -275,8 +280,7 @@ impl WriterState {
         match result {
             Ok((answer, changes)) => {
                 self.allocator_revision = changes.head.map(|head| head.revision);
-                rules::advance_totals(&mut self.totals, &changes);
-                self.totals_tx.send_replace(self.totals.clone());
+                self.publish(&changes);
                 Ok(answer)
             }
             Err(error) => {
@@ -285,6 +289,30 @@ impl WriterState {
                 }
                 Err(error)
             }
+        }
+    }
+}
+
+impl WriterState {
+    /// Publishes the totals after a commit of `changes`: exactly, when the
+    /// published totals are those of the revision the transaction started
+    /// from (always so with one process and no admin command in between).
+    /// Otherwise someone else committed in between, or the refresher
+    /// already published this commit: the refresher is asked to read the
+    /// totals, which never double-counts.
+    fn publish(&self, changes: &Changes) {
+        let Some(after) = changes.head else {
+            return;
+        };
+        let published = self.totals.send_if_modified(|totals| {
+            let exact = totals.revision + 1 == after.revision;
+            if exact {
+                rules::advance_totals(totals, changes);
+            }
+            exact
+        });
+        if !published {
+            self.refresh_totals.notify_one();
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::{PlayerId, RoundId};
 use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::store::Participation;
-use crate::store::backend::{AllocationTables, Changes, Head, SchoolKey};
+use crate::store::backend::{AllocationTables, Changes, Head, NewRow, SchoolKey};
 
 /// `SELECT` of every column [`participation_from_row`] reads, followed by
 /// `$tail`.
@@ -389,22 +389,7 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
     if !changes.participations.is_empty() {
         let mut insert = conn.prepare_cached(INSERT_PARTICIPATION)?;
         for row in &changes.participations {
-            insert.execute(params![
-                row.number,
-                row.round.to_bytes(),
-                row.player.to_bytes(),
-                row.referral.as_ref().map(|code| code.as_str()),
-                row.finished_at_ms,
-                row.day,
-                row.day_count,
-                row.outcome.score,
-                row.outcome.books_caught,
-                row.outcome.ticks_played,
-                row.outcome.state_hash.cast_signed(),
-                row.rules_version,
-                row.idempotency_key.as_str(),
-                row.fingerprint.as_bytes(),
-            ])?;
+            insert_participation(&mut insert, row)?;
         }
     }
     if !changes.rejections.is_empty() {
@@ -510,7 +495,37 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
         }
     }
     apply_tallies(conn, changes)?;
-    if let Some(head) = changes.head {
+    set_head(conn, changes.head)
+}
+
+/// Inserts `row` with `insert`, a statement prepared from
+/// [`INSERT_PARTICIPATION`].
+pub(super) fn insert_participation(
+    insert: &mut rusqlite::Statement<'_>,
+    row: &NewRow,
+) -> rusqlite::Result<()> {
+    insert.execute(params![
+        row.number,
+        row.round.to_bytes(),
+        row.player.to_bytes(),
+        row.referral.as_ref().map(|code| code.as_str()),
+        row.finished_at_ms,
+        row.day,
+        row.day_count,
+        row.outcome.score,
+        row.outcome.books_caught,
+        row.outcome.ticks_played,
+        row.outcome.state_hash.cast_signed(),
+        row.rules_version,
+        row.idempotency_key.as_str(),
+        row.fingerprint.as_bytes(),
+    ])?;
+    Ok(())
+}
+
+/// Moves the head to `head`, if a transaction set one.
+pub(super) fn set_head(conn: &Connection, head: Option<Head>) -> rusqlite::Result<()> {
+    if let Some(head) = head {
         conn.prepare_cached("UPDATE ledger_head SET next_number = ?1, revision = ?2 WHERE id = 1")?
             .execute(params![head.next_number, head.revision])?;
     }
