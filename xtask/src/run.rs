@@ -27,6 +27,11 @@ pub struct RunArgs {
     /// Start a new data folder empty, without the demo schools and pledges.
     #[arg(long)]
     no_demo_data: bool,
+    /// Serve from this PostgreSQL database (`postgres://user@host/db`)
+    /// instead of the embedded SQLite in the data folder; the demo data is
+    /// loaded into it when it has no school yet.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 /// One row of `assets/demo/pledges.csv`.
@@ -43,10 +48,19 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
         addr,
         data_dir,
         no_demo_data,
+        database_url,
     } = args;
     cmd!(ws.sh, "cargo build --package server --bin server").run()?;
     let server = ws.target_dir.join("debug").join("server");
-    if !*no_demo_data && !ws.root.join(data_dir).exists() {
+    // Every subcommand reads the ledger's place from the environment.
+    let _database = database_url
+        .as_ref()
+        .map(|url| ws.sh.push_env("DATABASE_URL", url));
+    let new_ledger = match database_url {
+        None => !ws.root.join(data_dir).exists(),
+        Some(_) => has_no_school(ws, &server, data_dir)?,
+    };
+    if !*no_demo_data && new_ledger {
         load_demo_data(ws, &server, data_dir)?;
     }
     let dist = ws.dist_dir();
@@ -57,7 +71,12 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     println!("  totals (JSON)   http://{addr}/api/totals");
     println!("  health          http://{addr}/healthz");
     println!("  metrics         http://{addr}/metrics");
-    println!("  database        {data_dir}/ (embedded SQLite)");
+    match database_url {
+        None => println!("  database        {data_dir}/ (embedded SQLite)"),
+        Some(_) => {
+            println!("  database        PostgreSQL (DATABASE_URL); the token secret in {data_dir}/")
+        }
+    }
     println!("Stop with Ctrl-C; queued writes are finished first.");
     cmd!(
         ws.sh,
@@ -65,6 +84,16 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     )
     .run()?;
     Ok(())
+}
+
+/// Whether the ledger has no school list yet (a new PostgreSQL database).
+fn has_no_school(ws: &Workspace, server: &Path, data_dir: &str) -> Result<bool> {
+    let report = cmd!(ws.sh, "{server} report --data-dir {data_dir}")
+        .env("RUST_LOG", "warn")
+        .read()?;
+    let report: serde_json::Value =
+        serde_json::from_str(&report).context("the ledger's report as JSON")?;
+    Ok(report["schools"].as_array().is_none_or(Vec::is_empty))
 }
 
 /// Imports the demo schools and pledges into a new data folder, with the
