@@ -6,3 +6,4 @@
 mod browser_smoke;
 mod crash;
 mod gameplay;
+mod scale_out;
