@@ -67,6 +67,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request waits for a free read connection before failing.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 
+/// Session option: plan prepared statements once, generically.
+const GENERIC_PLANS: &str = "-c plan_cache_mode=force_generic_plan";
+
 /// The application name the server's connections show in
 /// `pg_stat_activity`, unless the URL names one.
 const APPLICATION_NAME: &str = "dream-fairy-library";
@@ -133,6 +136,15 @@ impl DatabaseUrl {
         if config.get_application_name().is_none() {
             config.application_name(APPLICATION_NAME);
         }
+        // Every statement is prepared once per connection and is a lookup
+        // by key: planning it anew for each execution (PostgreSQL's custom
+        // plans, its default for the first executions and whenever it
+        // judges them cheaper) costs more CPU than running it.
+        let options = match config.get_options() {
+            Some(options) => format!("{options} {GENERIC_PLANS}"),
+            None => GENERIC_PLANS.to_owned(),
+        };
+        config.options(options);
         config
     }
 }
