@@ -82,6 +82,10 @@ struct Args {
     /// Runs on an empty ledger; the summary gives their medians.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
+    /// Drive servers already running behind this address (a reverse proxy,
+    /// a deployment) instead of starting any: no preload, no CPU figures.
+    #[arg(long, conflicts_with_all = ["database_url", "processes", "preload"])]
+    target: Option<String>,
 }
 
 /// Latencies and throughput of one measured phase.
@@ -451,7 +455,7 @@ async fn run(
     ledger_before: u64,
 ) -> anyhow::Result<Run> {
     let mut servers = Vec::with_capacity(args.processes);
-    for index in 0..args.processes {
+    for index in 0..args.processes * usize::from(args.target.is_none()) {
         let options = ledger
             .server_options(index)
             .binary(binary)
@@ -460,10 +464,13 @@ async fn run(
             .env("RUST_LOG", "warn");
         servers.push(tokio::task::spawn_blocking(move || ServerProcess::spawn(options)).await?);
     }
-    let bases: Vec<String> = servers
-        .iter()
-        .map(|server| server.base_url().to_owned())
-        .collect();
+    let bases: Vec<String> = match &args.target {
+        Some(target) => vec![target.trim_end_matches('/').to_owned()],
+        None => servers
+            .iter()
+            .map(|server| server.base_url().to_owned())
+            .collect(),
+    };
     // Requests go to the servers in turn, as a round-robin proxy would.
     let base = |request: usize| bases[request % bases.len()].clone();
     let http = reqwest::Client::builder()
@@ -499,10 +506,11 @@ async fn run(
         })
         .collect();
     let postmaster = ledger.postmaster().await;
-    let server_cpu_before = servers_cpu(&servers);
+    let server_cpu_before = servers_cpu(&servers).filter(|_| !servers.is_empty());
     let postgres_cpu_before = postmaster.and_then(postgres_cpu);
     let (finishes, _) = drive(finish_requests, args.concurrency, max_time).await;
     let server_cpu = servers_cpu(&servers)
+        .filter(|_| !servers.is_empty())
         .zip(server_cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
     let postgres_cpu = postmaster
@@ -592,7 +600,7 @@ fn verdict(met: bool) -> &'static str {
 
 /// `value` in microseconds, or `?`.
 fn micros(value: Option<f64>) -> String {
-    value.map_or("?".into(), |us| format!("{us:.0} us"))
+    value.map_or("n/a".into(), |us| format!("{us:.0} us"))
 }
 
 fn print_run(run: &Run) {
@@ -708,9 +716,10 @@ async fn main() -> anyhow::Result<()> {
         "--processes {} needs --database-url: only PostgreSQL is shared by several processes",
         args.processes
     );
-    let backend = match &args.database_url {
-        None => "SQLite".to_owned(),
-        Some(url) => format!("PostgreSQL ({url})"),
+    let backend = match (&args.target, &args.database_url) {
+        (Some(target), _) => format!("the servers behind {target}"),
+        (None, None) => "SQLite".to_owned(),
+        (None, Some(url)) => format!("PostgreSQL ({url})"),
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
@@ -724,6 +733,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut empty_runs = Vec::with_capacity(args.repeat);
     for _ in 0..args.repeat.max(1) {
+        // With --target the servers' ledger is theirs; this one goes unused.
         let ledger = Ledger::new(&args).await?;
         let empty = run(&args, &binary, &ledger, 0).await?;
         print_run(&empty);
@@ -731,7 +741,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut loaded_runs = Vec::new();
-    if args.preload > 0 {
+    if args.preload > 0 && args.target.is_none() {
         let ledger = Ledger::new(&args).await?;
         let (loaded, elapsed) = bulk_load(&binary, &ledger, args.preload)?;
         println!();
@@ -746,10 +756,10 @@ async fn main() -> anyhow::Result<()> {
         loaded_runs.push(second);
     }
 
-    let backend = if args.database_url.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
+    let backend = match (&args.target, &args.database_url) {
+        (Some(_), _) => "target",
+        (None, Some(_)) => "PostgreSQL",
+        (None, None) => "SQLite",
     };
     println!();
     println!("summary (medians over the runs of each ledger size):");
