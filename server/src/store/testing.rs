@@ -58,13 +58,14 @@ impl TestLedger {
     /// Opens the ledger, as one more server process would: its own
     /// connections, its own writer.
     pub async fn open(&self) -> Arc<dyn Store> {
-        super::open(
-            &self.location,
-            WriterConfig::default(),
-            LedgerMetrics::default(),
-        )
-        .await
-        .expect("the ledger opens")
+        self.open_with_metrics(LedgerMetrics::default()).await
+    }
+
+    /// [`Self::open`], reporting to `metrics`.
+    pub async fn open_with_metrics(&self, metrics: LedgerMetrics) -> Arc<dyn Store> {
+        super::open(&self.location, WriterConfig::default(), metrics)
+            .await
+            .expect("the ledger opens")
     }
 }
 

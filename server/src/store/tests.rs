@@ -16,6 +16,7 @@ use crate::allocation::open_data::sample_school;
 use crate::allocation::{Pledge, verify};
 use crate::domain::{PlayerId, RoundId};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
+use crate::metrics::LedgerMetrics;
 
 on_both_backends!(
     a_bulk_loaded_ledger_passes_its_check,
@@ -24,6 +25,7 @@ on_both_backends!(
     a_round_sent_to_two_ledgers_at_once_counts_once,
     the_daily_cap_holds_across_ledgers,
     allocation_across_ledgers_is_the_one_rules,
+    a_ledger_replays_the_others_participations_instead_of_rebuilding,
     each_ledger_publishes_the_others_commits_within_a_second,
 );
 
@@ -333,6 +335,56 @@ async fn allocation_across_ledgers_is_the_one_rules(db: Db) {
     assert!(
         report.passed(),
         "every book has the school one process would have given it: {report:?}"
+    );
+    for store in [&a, &b] {
+        store.close().await.unwrap();
+    }
+}
+
+async fn a_ledger_replays_the_others_participations_instead_of_rebuilding(db: Db) {
+    let ledger = TestLedger::new(db).await;
+    let metrics = LedgerMetrics::default();
+    let (a, b) = (
+        ledger.open_with_metrics(metrics.clone()).await,
+        ledger.open().await,
+    );
+    b.import_schools(
+        "one.csv",
+        vec![sample_school("A", 300, 40), sample_school("B", 200, 40)],
+    )
+    .await
+    .unwrap();
+    b.pledge(Pledge {
+        sponsor: "s".into(),
+        participations_per_book: 1,
+        book_cap: 100,
+    })
+    .await
+    .unwrap();
+    // Taking turns: before each of its batches, `a` must catch up with the
+    // book `b` just funded and allocated.
+    for round in 1..=20 {
+        let store = if round % 2 == 0 { &a } else { &b };
+        number(&store.append(verified(round, 1, 1_000)).await.unwrap()).unwrap();
+    }
+    assert_eq!(
+        metrics.allocator_rebuilds.get(),
+        1,
+        "one rebuild when the writer started; the other's books were replayed after"
+    );
+    b.import_schools("two.csv", vec![sample_school("C", 100, 40)])
+        .await
+        .unwrap();
+    a.append(verified(21, 1, 1_000)).await.unwrap();
+    assert_eq!(
+        metrics.allocator_rebuilds.get(),
+        2,
+        "a new school list from elsewhere is read in full"
+    );
+    let report = verify(&a.export().await.unwrap());
+    assert!(
+        report.passed() && report.books_checked == 21,
+        "each of the 21 books has the school one process would have given it: {report:?}"
     );
     for store in [&a, &b] {
         store.close().await.unwrap();

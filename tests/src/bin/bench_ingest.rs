@@ -82,6 +82,15 @@ struct Args {
     /// Runs on an empty ledger; the summary gives their medians.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
+    /// A school list to import into each ledger before its run (with
+    /// `--participations-per-book`, so that finishes fund and allocate
+    /// books, as in a campaign).
+    #[arg(long, requires = "participations_per_book")]
+    schools: Option<PathBuf>,
+    /// With `--schools`: one pledge of a book per this many participations,
+    /// for every book the run can fund.
+    #[arg(long, requires = "schools")]
+    participations_per_book: Option<u64>,
     /// Drive servers already running behind this address (a reverse proxy,
     /// a deployment) instead of starting any: no preload, no CPU figures.
     #[arg(long, conflicts_with_all = ["database_url", "processes", "preload"])]
@@ -255,13 +264,48 @@ enum Ledger {
 }
 
 impl Ledger {
-    /// A new, empty ledger.
-    async fn new(args: &Args) -> anyhow::Result<Self> {
+    /// A new ledger: empty, or with the campaign `--schools` and
+    /// `--participations-per-book` describe.
+    async fn new(args: &Args, binary: &Path) -> anyhow::Result<Self> {
         let folder = tempfile::tempdir()?;
-        Ok(match &args.database_url {
+        let ledger = match &args.database_url {
             None => Self::Sqlite(folder),
             Some(url) => Self::Postgres(ScratchDatabase::create(url, "bench").await?, folder),
-        })
+        };
+        if let (Some(schools), Some(per_book)) = (&args.schools, args.participations_per_book) {
+            let books = (args.rounds as u64 + args.preload).div_ceil(per_book.max(1));
+            for (subcommand, more) in [
+                (
+                    "import-schools",
+                    vec!["--file".into(), schools.display().to_string()],
+                ),
+                (
+                    "pledge",
+                    vec![
+                        "--sponsor".into(),
+                        "bench".into(),
+                        "--participations-per-book".into(),
+                        per_book.to_string(),
+                        "--books".into(),
+                        books.max(1).to_string(),
+                    ],
+                ),
+            ] {
+                let output = Command::new(binary)
+                    .arg(subcommand)
+                    .args(ledger.admin_args())
+                    .args(more)
+                    .env("RUST_LOG", "warn")
+                    .output()
+                    .with_context(|| format!("running server {subcommand}"))?;
+                ensure!(
+                    output.status.success(),
+                    "server {subcommand} failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
+        Ok(ledger)
     }
 
     /// The options of server `index` of a run on this ledger.
@@ -734,7 +778,7 @@ async fn main() -> anyhow::Result<()> {
     let mut empty_runs = Vec::with_capacity(args.repeat);
     for _ in 0..args.repeat.max(1) {
         // With --target the servers' ledger is theirs; this one goes unused.
-        let ledger = Ledger::new(&args).await?;
+        let ledger = Ledger::new(&args, &binary).await?;
         let empty = run(&args, &binary, &ledger, 0).await?;
         print_run(&empty);
         empty_runs.push(empty);
@@ -742,7 +786,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut loaded_runs = Vec::new();
     if args.preload > 0 && args.target.is_none() {
-        let ledger = Ledger::new(&args).await?;
+        let ledger = Ledger::new(&args, &binary).await?;
         let (loaded, elapsed) = bulk_load(&binary, &ledger, args.preload)?;
         println!();
         println!(

@@ -37,7 +37,8 @@ pub use bulk::{bulk_load, check};
 pub use scratch::{ScratchDatabase, TEST_URL_VARIABLE};
 
 use super::backend::{
-    AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, Result, SchoolKey,
+    AllocationSince, AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, Result,
+    SchoolKey,
 };
 use super::ledger::Ledger;
 use super::writer::WriterConfig;
@@ -468,6 +469,10 @@ impl<C: GenericClient + Send> LedgerRead for PgConn<C> {
 
     async fn allocation_tables(&mut self) -> Result<AllocationTables> {
         queries::allocation_tables(&self.client).await
+    }
+
+    async fn allocation_since(&mut self, funded: u64) -> Result<AllocationSince> {
+        queries::allocation_since(&self.client, funded).await
     }
 
     async fn book_schools(&mut self, books: Vec<u64>) -> Result<HashMap<u64, SchoolRef>> {

@@ -26,7 +26,7 @@ use crate::allocation::{
 use crate::domain::{PlayerId, RoundId};
 use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
-use crate::store::backend::{AllocationTables, Changes, Head, Result, SchoolKey};
+use crate::store::backend::{AllocationSince, AllocationTables, Changes, Head, Result, SchoolKey};
 use crate::store::{Participation, StoreError, backend_error};
 
 /// `SELECT` of every column [`participation_from_row`] reads, followed by
@@ -361,6 +361,34 @@ pub(super) async fn allocation_tables<C: GenericClient>(client: &C) -> Result<Al
         seats,
         latest_list,
     })
+}
+
+pub(super) async fn allocation_since<C: GenericClient>(
+    client: &C,
+    funded: u64,
+) -> Result<AllocationSince> {
+    // One round trip: the counts on every row (and on the one row with no
+    // book when nothing was funded since).
+    let found = rows(
+        client,
+        "SELECT (SELECT COUNT(*) FROM pledges), (SELECT MAX(version) FROM school_lists), \
+         b.book, b.school_id \
+         FROM (SELECT 1) AS one LEFT JOIN books b ON b.book > $1 ORDER BY b.book",
+        &[&big(funded)?],
+    )
+    .await?;
+    let mut since = AllocationSince::default();
+    for (index, row) in found.iter().enumerate() {
+        if index == 0 {
+            since.pledges = row.u64_at(0)?;
+            since.list_version = row.opt_u32_at(1)?;
+        }
+        let book: Option<i64> = row.column(2)?;
+        if book.is_some() {
+            since.books.push((row.u64_at(2)?, row.column(3)?));
+        }
+    }
+    Ok(since)
 }
 
 /// The school whose id, name, province, prefecture, county and county code

@@ -20,7 +20,8 @@ use sim::wire::{RejectReason, SchoolRef};
 use tokio::sync::oneshot;
 
 use super::backend::{
-    AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, Result, SchoolKey,
+    AllocationSince, AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, Result,
+    SchoolKey,
 };
 use super::bulk::{BulkLoadReport, CheckFacts, DayRecount, LedgerCheck, SyntheticLoad};
 use super::ledger::Ledger;
@@ -242,6 +243,11 @@ impl<C: RunQuery> LedgerRead for C {
 
     async fn allocation_tables(&mut self) -> Result<AllocationTables> {
         self.run(queries::allocation_tables).await
+    }
+
+    async fn allocation_since(&mut self, funded: u64) -> Result<AllocationSince> {
+        self.run(move |conn| queries::allocation_since(conn, funded))
+            .await
     }
 
     async fn book_schools(&mut self, books: Vec<u64>) -> Result<HashMap<u64, SchoolRef>> {

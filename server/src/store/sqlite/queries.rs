@@ -15,7 +15,7 @@ use crate::domain::{PlayerId, RoundId};
 use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::store::Participation;
-use crate::store::backend::{AllocationTables, Changes, Head, NewRow, SchoolKey};
+use crate::store::backend::{AllocationSince, AllocationTables, Changes, Head, NewRow, SchoolKey};
 
 /// `SELECT` of every column [`participation_from_row`] reads, followed by
 /// `$tail`.
@@ -203,6 +203,22 @@ pub(super) fn allocation_tables(conn: &Connection) -> rusqlite::Result<Allocatio
         funded,
         seats,
         latest_list,
+    })
+}
+
+pub(super) fn allocation_since(conn: &Connection, funded: u64) -> rusqlite::Result<AllocationSince> {
+    let pledges = conn.query_row("SELECT COUNT(*) FROM pledges", [], |row| row.get(0))?;
+    let list_version = conn.query_row("SELECT MAX(version) FROM school_lists", [], |row| {
+        row.get::<_, Option<u32>>(0)
+    })?;
+    let books = conn
+        .prepare_cached("SELECT book, school_id FROM books WHERE book > ?1 ORDER BY book")?
+        .query_map([funded], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(AllocationSince {
+        pledges,
+        list_version,
+        books,
     })
 }
 
