@@ -6,3 +6,5 @@
 mod browser_smoke;
 mod crash;
 mod gameplay;
+mod session;
+mod sharing;
