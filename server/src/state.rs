@@ -17,6 +17,8 @@ use crate::error::AppError;
 use crate::idempotency::InFlight;
 use crate::metrics::Metrics;
 use crate::report_cache::ReportCache;
+use crate::share::Fonts;
+use crate::share::cards::CardPainter;
 use crate::store::{self, RejectionRecord, Store, StoreError};
 use crate::token::{SecretError, TokenKey};
 
@@ -55,6 +57,8 @@ pub struct App {
     pub public_url: Option<String>,
     /// The public report, serialised, kept fresh while [`crate::serve`] runs.
     pub report: ReportCache,
+    /// Draws and keeps the preview cards of share links.
+    pub cards: CardPainter,
     /// Cancelled when the server starts shutting down (ends live streams and
     /// the report's refresher).
     pub shutdown: CancellationToken,
@@ -131,9 +135,22 @@ impl AppState {
                 .as_ref()
                 .map(|url| url.trim_end_matches('/').to_owned()),
             report: ReportCache::default(),
+            cards: CardPainter::new(load_fonts(&config.dist)),
             shutdown: CancellationToken::new(),
             replay_slots: Semaphore::new(cores),
         }))
+    }
+}
+
+/// The card font from `dist`, or `None` (logged: cards answer 503 until a
+/// restart after `cargo xtask dist`, and everything else works).
+fn load_fonts(dist: &std::path::Path) -> Option<Fonts> {
+    match Fonts::from_dist(dist) {
+        Ok(fonts) => Some(fonts),
+        Err(error) => {
+            tracing::warn!(%error, "preview cards are unavailable");
+            None
+        }
     }
 }
 

@@ -14,8 +14,11 @@ use std::ops::RangeInclusive;
 use serde::Serialize;
 
 use super::StoreError;
-use super::backend::{Changes, Head, LedgerRead, NewSchoolList, NewShipment, Result, SchoolKey};
+use super::backend::{
+    Changes, Head, LedgerRead, NewSchoolList, NewShareCode, NewShipment, Result, SchoolKey,
+};
 use crate::allocation::{Allocator, BookState, ListedSchool, Pledge};
+use crate::domain::ShareCode;
 
 /// An action of an admin (or of a school, for [`Action::Receive`]).
 #[derive(Debug, Clone)]
@@ -41,6 +44,11 @@ pub(crate) enum Action {
         /// The secret of its receipt link.
         secret: String,
     },
+    /// A new share code for a poster, crediting a class or an event.
+    CreatePosterCode {
+        /// The class or event.
+        label: Option<String>,
+    },
 }
 
 /// What an action did.
@@ -55,6 +63,8 @@ pub(crate) enum ActionOutcome {
     /// The school's id and the books it confirmed; `None` for an unknown
     /// secret.
     Received(Option<(String, u64)>),
+    /// The new code.
+    PosterCodeCreated(ShareCode),
 }
 
 /// What an import did.
@@ -206,6 +216,18 @@ pub(crate) async fn decide(
                 ActionOutcome::Received(Some((school, count)))
             }
         },
+        Action::CreatePosterCode { label } => {
+            let code = super::rules::fresh_codes(tx, 1)
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::Inconsistent("no fresh share code".into()))?;
+            changes.share_codes.push(NewShareCode {
+                code,
+                owner: None,
+                label,
+            });
+            ActionOutcome::PosterCodeCreated(code)
+        }
     };
     Ok((outcome, changes))
 }

@@ -9,16 +9,15 @@ use std::collections::{BTreeMap, HashMap};
 use rand::{Rng as _, SeedableRng as _};
 use sim::Outcome;
 
-use super::StoreError;
-use super::backend::{Changes, Head, NewRow, Result};
-use crate::domain::{ChinaDay, PlayerId, ReferralCode, RoundId};
+use super::backend::{Changes, Head, NewRow, NewShareCode};
+use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 
 /// One China day, in ms.
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// Referral codes the synthetic players come through.
-const REFERRAL_CODES: usize = 500;
+/// Poster codes the synthetic players come through.
+const POSTER_CODES: usize = 500;
 
 /// What a bulk load did.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -34,12 +33,18 @@ pub struct BulkLoadReport {
 }
 
 /// `count` synthetic participations numbered from `first_number` on (for
-/// benchmarks and rehearsals), with the day counts and tallies the writer
-/// would have given them.
+/// benchmarks and rehearsals), with the day counts, player rows and
+/// tallies the writer would have given them.
 ///
 /// Rounds are spread evenly over the `days` China days before `now_ms`;
-/// players play one to three rounds each; one in ten comes through one of
-/// 500 referral codes; `seed` makes it repeatable.
+/// players play one to three rounds each, one after the other; one round
+/// in ten comes through one of 500 poster codes ([`Self::poster_codes`],
+/// created by the load, labelled `bulk-load N`); `seed` makes it
+/// repeatable. Synthetic players get no share code of their own (they get
+/// one if they are counted again, like players from before share codes).
+///
+/// Iterating yields each participation, and each player's row once their
+/// rounds are all yielded.
 #[derive(Debug)]
 pub(crate) struct SyntheticLoad {
     first_number: u64,
@@ -47,40 +52,84 @@ pub(crate) struct SyntheticLoad {
     start_ms: u64,
     span_ms: u64,
     rng: rand_pcg::Pcg64Mcg,
-    codes: Vec<ReferralCode>,
-    player: PlayerId,
+    codes: Vec<ShareCode>,
+    /// The player whose rounds are being yielded.
+    player: SyntheticPlayer,
     rounds_left_for_player: u32,
     loaded: u64,
+    /// A participation to yield after the player row just yielded.
+    pending: Option<NewRow>,
     /// Each day's participations before the load.
     days_before: HashMap<i64, u64>,
     /// The tallies moved so far.
     tallies: Changes,
 }
 
+/// A synthetic player's row, once their rounds are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SyntheticPlayer {
+    /// The player.
+    pub id: PlayerId,
+    /// Participations counted (their rounds are consecutive).
+    pub participations: u64,
+    /// Their latest participation's number.
+    pub latest: u64,
+    /// The poster code their first round came through, if any.
+    pub referred_by: Option<ShareCode>,
+}
+
+/// What a [`SyntheticLoad`] yields.
+#[derive(Debug, Clone)]
+pub(crate) enum Synthetic {
+    /// A participation.
+    Participation(NewRow),
+    /// A player whose rounds were all yielded.
+    Player(SyntheticPlayer),
+}
+
 impl SyntheticLoad {
     /// A load of `count` rows after the ledger's last number
     /// (`first_number - 1`).
-    pub fn new(first_number: u64, count: u64, days: u32, now_ms: u64, seed: u64) -> Result<Self> {
+    pub fn new(first_number: u64, count: u64, days: u32, now_ms: u64, seed: u64) -> Self {
         let span_ms = u64::from(days.max(1)) * DAY_MS;
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
-        let codes = (0..REFERRAL_CODES)
-            .map(|n| ReferralCode::parse(&format!("bulk{n:03}")))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|err| StoreError::Inconsistent(err.to_string()))?;
-        let player = PlayerId::from_bytes(rng.random());
-        Ok(Self {
+        let codes = (0..POSTER_CODES)
+            .map(|_| ShareCode::from_bits(rng.random()))
+            .collect();
+        Self {
             first_number,
             count,
             start_ms: now_ms.saturating_sub(span_ms),
             span_ms,
             rng,
             codes,
-            player,
+            player: SyntheticPlayer {
+                id: PlayerId::from_bytes([0; 16]),
+                participations: 0,
+                latest: 0,
+                referred_by: None,
+            },
             rounds_left_for_player: 0,
             loaded: 0,
+            pending: None,
             days_before: HashMap::new(),
             tallies: Changes::new(now_ms),
-        })
+        }
+    }
+
+    /// The poster codes the rounds come through, to create before the rows
+    /// (a code that already exists, from an earlier load with the same
+    /// seed, is kept as it is).
+    pub fn poster_codes(&self) -> Vec<NewShareCode> {
+        self.codes
+            .iter()
+            .enumerate()
+            .map(|(n, &code)| NewShareCode {
+                code,
+                owner: None,
+                label: Some(format!("bulk-load {n}")),
+            })
+            .collect()
     }
 
     /// When row `loaded` (from 0) of the load was finished, in ms since the
@@ -112,7 +161,7 @@ impl SyntheticLoad {
     }
 
     /// The tallies the load moves and the head after it (from the head
-    /// before it), once every row was taken.
+    /// before it), once everything was yielded.
     pub fn finish(mut self, head_before: Head) -> Changes {
         self.tallies.head = Some(Head {
             next_number: self.first_number + self.loaded,
@@ -120,15 +169,10 @@ impl SyntheticLoad {
         });
         self.tallies
     }
-}
 
-impl Iterator for SyntheticLoad {
-    type Item = NewRow;
-
-    fn next(&mut self) -> Option<NewRow> {
-        if self.loaded == self.count {
-            return None;
-        }
+    /// The next participation, and the row of the player it ended, if it
+    /// started a new one.
+    fn next_row(&mut self) -> (NewRow, Option<SyntheticPlayer>) {
         let number = self.first_number + self.loaded;
         let finished_at_ms = self.finished_at_ms(self.loaded);
         self.loaded += 1;
@@ -138,30 +182,45 @@ impl Iterator for SyntheticLoad {
             None => self.days_before.get(&day).copied().unwrap_or(0) + 1,
         };
         self.tallies.day_counts.insert(day, day_count);
+        let mut ended = None;
         if self.rounds_left_for_player == 0 {
-            self.player = PlayerId::from_bytes(self.rng.random());
+            let next = SyntheticPlayer {
+                id: PlayerId::from_bytes(self.rng.random()),
+                participations: 0,
+                latest: 0,
+                referred_by: None,
+            };
+            ended =
+                Some(std::mem::replace(&mut self.player, next)).filter(|p| p.participations > 0);
             self.rounds_left_for_player = self.rng.random_range(1..=3);
         }
         self.rounds_left_for_player -= 1;
         let referral = self
             .rng
             .random_ratio(1, 10)
-            .then(|| self.codes[self.rng.random_range(0..self.codes.len())].clone());
-        if let Some(code) = &referral {
-            *self
-                .tallies
-                .referral_increments
-                .entry(code.clone())
-                .or_default() += 1;
+            .then(|| self.codes[self.rng.random_range(0..self.codes.len())]);
+        let first_round = self.player.participations == 0;
+        self.player.participations += 1;
+        self.player.latest = number;
+        if let Some(code) = referral {
+            if first_round {
+                self.player.referred_by = Some(code);
+            }
+            let referred = u64::from(first_round);
+            let tally = self.tallies.share_increments.entry(code).or_default();
+            tally.referred_players += referred;
+            tally.participations += 1;
+            self.tallies.share_totals.referred_players += referred;
+            self.tallies.share_totals.participations += 1;
         }
         let books_caught: u32 = self.rng.random_range(10..=30);
         let round = RoundId::from_bytes(self.rng.random());
         let state_hash: u64 = self.rng.random();
         let fingerprint = RequestFingerprint::from_bytes(self.rng.random());
-        Some(NewRow {
+        let row = NewRow {
             number,
             round,
-            player: self.player,
+            player: self.player.id,
             referral,
             finished_at_ms,
             day,
@@ -177,7 +236,33 @@ impl Iterator for SyntheticLoad {
             idempotency_key: IdempotencyKey::parse(&format!("bulk-{number}"))
                 .expect("bulk-N is a valid key"),
             fingerprint,
-        })
+        };
+        (row, ended)
+    }
+}
+
+impl Iterator for SyntheticLoad {
+    type Item = Synthetic;
+
+    fn next(&mut self) -> Option<Synthetic> {
+        if let Some(row) = self.pending.take() {
+            return Some(Synthetic::Participation(row));
+        }
+        if self.loaded == self.count {
+            // The last player, once.
+            let last = std::mem::replace(&mut self.player.participations, 0);
+            return (last > 0).then_some(Synthetic::Player(SyntheticPlayer {
+                participations: last,
+                ..self.player
+            }));
+        }
+        match self.next_row() {
+            (row, None) => Some(Synthetic::Participation(row)),
+            (row, Some(ended)) => {
+                self.pending = Some(row);
+                Some(Synthetic::Player(ended))
+            }
+        }
     }
 }
 
@@ -220,9 +305,22 @@ pub(crate) struct CheckFacts {
     /// The rows recounted per day, and the day tallies.
     pub day_rows: BTreeMap<i64, DayRecount>,
     pub day_tallies: BTreeMap<i64, u64>,
-    /// The rows recounted per referral code, and the referral tallies.
-    pub referral_rows: BTreeMap<String, u64>,
-    pub referral_tallies: BTreeMap<String, u64>,
+    /// The participations recounted per credited share code, and the
+    /// codes' participation tallies (those above zero).
+    pub share_code_rows: BTreeMap<String, u64>,
+    pub share_code_tallies: BTreeMap<String, u64>,
+    /// The players recounted per code that referred them, and the codes'
+    /// referred-player tallies (those above zero).
+    pub referring_rows: BTreeMap<String, u64>,
+    pub referring_tallies: BTreeMap<String, u64>,
+    /// Per player: participations and the latest number, recounted from the
+    /// participations, and as their row says.
+    pub player_rows: BTreeMap<PlayerId, (u64, u64)>,
+    pub player_tallies: BTreeMap<PlayerId, (u64, u64)>,
+    /// The share codes' tallies added up (participations, referred
+    /// players), and the campaign's sharing tallies.
+    pub share_code_sums: (u64, u64),
+    pub share_totals: (u64, u64),
     /// The rejections recounted per reason, and the rejection tallies.
     pub rejection_rows: BTreeMap<String, u64>,
     pub rejection_tallies: BTreeMap<String, u64>,
@@ -275,10 +373,41 @@ impl CheckFacts {
         }
         compare(
             problems,
-            "referral",
-            &self.referral_rows,
-            &self.referral_tallies,
+            "share code",
+            &self.share_code_rows,
+            &self.share_code_tallies,
         );
+        compare(
+            problems,
+            "referring code",
+            &self.referring_rows,
+            &self.referring_tallies,
+        );
+        let players: std::collections::BTreeSet<&PlayerId> = self
+            .player_rows
+            .keys()
+            .chain(self.player_tallies.keys())
+            .collect();
+        for player in players {
+            let counted = self.player_rows.get(player).copied().unwrap_or_default();
+            let row = self.player_tallies.get(player).copied().unwrap_or_default();
+            if counted != row {
+                problems.push(format!(
+                    "player {player}: {} rows up to #{}, but their row says {} up to #{}",
+                    counted.0, counted.1, row.0, row.1
+                ));
+            }
+        }
+        if self.share_code_sums != self.share_totals {
+            problems.push(format!(
+                "the share codes add up to {} participations and {} referred players, but the \
+                 campaign's tallies say {} and {}",
+                self.share_code_sums.0,
+                self.share_code_sums.1,
+                self.share_totals.0,
+                self.share_totals.1
+            ));
+        }
         compare(
             problems,
             "rejection reason",
@@ -323,14 +452,21 @@ mod tests {
     #[test]
     fn a_synthetic_load_numbers_counts_and_tallies_its_rows() {
         let now_ms = 1_700_000_000_000;
-        let load = SyntheticLoad::new(11, 1_000, 3, now_ms, 7).unwrap();
+        let load = SyntheticLoad::new(11, 1_000, 3, now_ms, 7);
         let days = load.days();
         assert!(
             (3..=4).contains(&days.len()),
             "three days of rows touch three or four China days: {days:?}"
         );
         let mut load = load.with_day_tallies(vec![5; days.len()]);
-        let rows: Vec<NewRow> = load.by_ref().collect();
+        let mut rows = Vec::new();
+        let mut players = Vec::new();
+        for item in load.by_ref() {
+            match item {
+                Synthetic::Participation(row) => rows.push(row),
+                Synthetic::Player(player) => players.push(player),
+            }
+        }
         let numbers: Vec<u64> = rows.iter().map(|row| row.number).collect();
         assert_eq!(
             numbers,
@@ -349,14 +485,42 @@ mod tests {
             "day counts continue from the day's tally"
         );
         let referred = rows.iter().filter(|row| row.referral.is_some()).count() as u64;
+        assert_eq!(
+            players
+                .iter()
+                .map(|player| player.participations)
+                .sum::<u64>(),
+            1_000,
+            "every row's player has a row"
+        );
+        let mut expected_latest = 10;
+        for player in &players {
+            expected_latest += player.participations;
+            assert_eq!(
+                player.latest, expected_latest,
+                "a player's rounds are consecutive, and their row ends at the last"
+            );
+        }
         let changes = load.finish(Head {
             next_number: 11,
             revision: 4,
         });
         assert_eq!(
-            changes.referral_increments.values().sum::<u64>(),
+            changes
+                .share_increments
+                .values()
+                .map(|delta| delta.participations)
+                .sum::<u64>(),
             referred,
-            "every referred row is tallied"
+            "every referred row is credited"
+        );
+        assert_eq!(
+            changes.share_totals.referred_players,
+            players
+                .iter()
+                .filter(|player| player.referred_by.is_some())
+                .count() as u64,
+            "and each player referred by their first round"
         );
         assert_eq!(
             changes.day_counts.values().sum::<u64>(),
@@ -389,7 +553,7 @@ mod tests {
                 },
             )]),
             day_tallies: BTreeMap::from([(1, 3)]),
-            referral_rows: BTreeMap::from([("a".to_owned(), 1)]),
+            share_code_rows: BTreeMap::from([("a".to_owned(), 1)]),
             head: Some(Head {
                 next_number: 5,
                 revision: 1,
@@ -403,7 +567,7 @@ mod tests {
                 "participation numbers are not contiguous from 1: 3 rows numbered 1..=4",
                 "3 rows but 2 distinct rounds",
                 "day 1: running counts are not 1..=3",
-                "referral a: 1 rows but the tally says 0",
+                "share code a: 1 rows but the tally says 0",
             ],
             "a gap, a repeated round, a wrong running count and a missing tally"
         );

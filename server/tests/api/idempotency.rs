@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use server::allocation::{ListedSchool, OpenData, Pledge, Report};
-use server::domain::{PlayerId, RoundId};
+use server::domain::{PlayerId, RoundId, ShareCode};
 use server::store::{
     AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
-    PledgeOutcome, RejectionRecord, SchoolBooks, ShipOutcome, Store, StoreError,
+    PledgeOutcome, RejectionRecord, SchoolBooks, ShareStanding, ShipOutcome, Store, StoreError,
 };
 use sim::wire::{Receipt, RejectReason};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -182,6 +182,18 @@ impl Store for GatedStore {
 
     async fn export(&self) -> Result<OpenData, StoreError> {
         self.inner.export().await
+    }
+
+    async fn share_standing(&self, code: ShareCode) -> Result<Option<ShareStanding>, StoreError> {
+        self.inner.share_standing(code).await
+    }
+
+    async fn player_standing(&self, player: PlayerId) -> Result<Option<ShareStanding>, StoreError> {
+        self.inner.player_standing(player).await
+    }
+
+    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode, StoreError> {
+        self.inner.create_poster_code(label).await
     }
 
     async fn close(&self) -> Result<(), StoreError> {

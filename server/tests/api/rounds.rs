@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
-use sim::wire::{ParticipationRecord, StartRoundRequest};
+use sim::wire::ParticipationRecord;
 
 use crate::helpers::{Db, on_both_backends, spawn_app, spawn_app_with};
 
@@ -12,7 +12,6 @@ on_both_backends!(
     an_empty_body_starts_a_round_for_a_new_player,
     a_played_round_is_counted_with_a_receipt,
     concurrent_finishes_get_contiguous_numbers,
-    a_referral_code_travels_in_the_token_and_is_tallied_with_the_round,
     every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown,
 );
 
@@ -124,35 +123,6 @@ async fn concurrent_finishes_get_contiguous_numbers(db: Db) {
         "numbers 1..={ROUNDS}, each once"
     );
     assert_eq!(app.totals().await.participations, ROUNDS);
-}
-
-async fn a_referral_code_travels_in_the_token_and_is_tallied_with_the_round(db: Db) {
-    let app = spawn_app(db).await;
-    let referred = StartRoundRequest {
-        player: None,
-        referral: Some("teacher-li".into()),
-    };
-    let (started, request) = app.played_round_with(&referred).await;
-    let claims = app.tokens.verify(&started.token).unwrap();
-    assert_eq!(
-        claims.referral.map(|code| code.to_string()),
-        Some("teacher-li".into()),
-        "in the token"
-    );
-    let response = app.finish(&started.round_id, "key", &request).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "a referred round counts like any other"
-    );
-
-    let check = app.shutdown_and_check().await;
-    assert_eq!(check.participations, 1);
-    assert!(
-        check.problems.is_empty(),
-        "the referral tally matches its rows: {:?}",
-        check.problems
-    );
 }
 
 async fn every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown(db: Db) {

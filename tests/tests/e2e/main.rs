@@ -7,3 +7,5 @@ mod browser_smoke;
 mod crash;
 mod gameplay;
 mod scale_out;
+mod session;
+mod sharing;

@@ -13,9 +13,12 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::queries::{self, PARTICIPATION_COLUMNS, Pipeline, RowExt as _, big};
 use super::{DatabaseUrl, PgBackend};
+use crate::domain::{PlayerId, ShareCode};
 use crate::store::backend::Result;
 use crate::store::backend_error;
-use crate::store::bulk::{BulkLoadReport, CheckFacts, DayRecount, LedgerCheck, SyntheticLoad};
+use crate::store::bulk::{
+    BulkLoadReport, CheckFacts, DayRecount, LedgerCheck, Synthetic, SyntheticLoad, SyntheticPlayer,
+};
 
 /// The types of [`PARTICIPATION_COLUMNS`], for the binary `COPY`.
 const PARTICIPATION_TYPES: [Type; 14] = [
@@ -61,10 +64,30 @@ pub async fn bulk_load(
     let head = queries::lock_head(&tx).await?;
     let first_number = head.next_number;
     let indexes = drop_participation_indexes(&tx).await?;
-    let load = SyntheticLoad::new(first_number, count, days, now_ms, seed)?;
+    let load = SyntheticLoad::new(first_number, count, days, now_ms, seed);
     let tallies = queries::day_tallies(&tx, &load.days()).await?;
     let mut load = load.with_day_tallies(tallies);
+    let posters = load.poster_codes();
+    tx.execute(
+        "INSERT INTO share_codes (code, label) SELECT * FROM UNNEST($1::text[], $2::text[]) \
+         ON CONFLICT (code) DO NOTHING",
+        &[
+            &posters
+                .iter()
+                .map(|poster| poster.code.as_str())
+                .collect::<Vec<_>>(),
+            &posters
+                .iter()
+                .map(|poster| poster.label.as_deref())
+                .collect::<Vec<_>>(),
+        ],
+    )
+    .await
+    .map_err(backend_error)?;
 
+    // One COPY at a time per connection: the players' rows (about one per
+    // two participations, a few dozen bytes each) wait for the second.
+    let mut players = Vec::new();
     let sink = tx
         .copy_in(&format!(
             "COPY participations ({PARTICIPATION_COLUMNS}) FROM STDIN BINARY"
@@ -73,14 +96,21 @@ pub async fn bulk_load(
         .map_err(backend_error)?;
     let writer = BinaryCopyInWriter::new(sink, &PARTICIPATION_TYPES);
     futures::pin_mut!(writer);
-    for row in load.by_ref() {
+    for item in load.by_ref() {
+        let row = match item {
+            Synthetic::Participation(row) => row,
+            Synthetic::Player(player) => {
+                players.push(player);
+                continue;
+            }
+        };
         let round = row.round.to_bytes();
         let player = row.player.to_bytes();
         let values: [&(dyn ToSql + Sync); 14] = [
             &big(row.number)?,
             &round.as_slice(),
             &player.as_slice(),
-            &row.referral.as_ref().map(|code| code.as_str()),
+            &row.referral.as_ref().map(ShareCode::as_str),
             &big(row.finished_at_ms)?,
             &row.day,
             &big(row.day_count)?,
@@ -99,6 +129,7 @@ pub async fn bulk_load(
             .map_err(backend_error)?;
     }
     writer.finish().await.map_err(backend_error)?;
+    copy_players(&tx, &players).await?;
 
     let changes = load.finish(head);
     let mut pipeline = Pipeline::default();
@@ -120,6 +151,34 @@ pub async fn bulk_load(
         last_number: first_number + count - 1,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Writes the synthetic players' rows (no share code of their own).
+async fn copy_players(
+    tx: &deadpool_postgres::Transaction<'_>,
+    players: &[SyntheticPlayer],
+) -> Result<()> {
+    let sink = tx
+        .copy_in("COPY players (player, participations, latest, referred_by) FROM STDIN BINARY")
+        .await
+        .map_err(backend_error)?;
+    let writer = BinaryCopyInWriter::new(sink, &[Type::BYTEA, Type::INT8, Type::INT8, Type::TEXT]);
+    futures::pin_mut!(writer);
+    for player in players {
+        let id = player.id.to_bytes();
+        writer
+            .as_mut()
+            .write(&[
+                &id.as_slice(),
+                &big(player.participations)?,
+                &big(player.latest)?,
+                &player.referred_by.as_ref().map(ShareCode::as_str),
+            ])
+            .await
+            .map_err(backend_error)?;
+    }
+    writer.finish().await.map_err(backend_error)?;
+    Ok(())
 }
 
 /// Drops the secondary indexes of `participations` (the primary key stays:
@@ -195,14 +254,46 @@ pub async fn check(url: &DatabaseUrl) -> Result<LedgerCheck> {
         );
     }
     facts.day_tallies = counts_by(&tx, "SELECT day, participations FROM day_tallies").await?;
-    facts.referral_rows = counts_by(
+    facts.share_code_rows = counts_by(
         &tx,
         "SELECT referral, COUNT(*) FROM participations WHERE referral IS NOT NULL \
          GROUP BY referral",
     )
     .await?;
-    facts.referral_tallies =
-        counts_by(&tx, "SELECT code, participations FROM referral_tallies").await?;
+    facts.share_code_tallies = counts_by(
+        &tx,
+        "SELECT code, participations FROM share_codes WHERE participations > 0",
+    )
+    .await?;
+    facts.referring_rows = counts_by(
+        &tx,
+        "SELECT referred_by, COUNT(*) FROM players WHERE referred_by IS NOT NULL \
+         GROUP BY referred_by",
+    )
+    .await?;
+    facts.referring_tallies = counts_by(
+        &tx,
+        "SELECT code, referred_players FROM share_codes WHERE referred_players > 0",
+    )
+    .await?;
+    facts.player_rows = player_counts(
+        &tx,
+        "SELECT player, COUNT(*), MAX(seq) FROM participations GROUP BY player",
+    )
+    .await?;
+    facts.player_tallies =
+        player_counts(&tx, "SELECT player, participations, latest FROM players").await?;
+    let sums = tx
+        .query_one(
+            "SELECT COALESCE(SUM(participations), 0)::bigint, \
+             COALESCE(SUM(referred_players), 0)::bigint FROM share_codes",
+            &[],
+        )
+        .await
+        .map_err(backend_error)?;
+    facts.share_code_sums = (sums.u64_at(0)?, sums.u64_at(1)?);
+    let totals = queries::share_totals(&tx).await?;
+    facts.share_totals = (totals.participations, totals.referred_players);
     facts.rejection_rows = counts_by(
         &tx,
         "SELECT reason, COUNT(*) FROM rejections GROUP BY reason",
@@ -213,6 +304,25 @@ pub async fn check(url: &DatabaseUrl) -> Result<LedgerCheck> {
     facts.head = Some(queries::head(&tx).await?);
     tx.commit().await.map_err(backend_error)?;
     Ok(facts.check())
+}
+
+/// The rows of `sql`: a player, a count and a participation number each.
+async fn player_counts<C: GenericClient>(
+    client: &C,
+    sql: &str,
+) -> Result<BTreeMap<PlayerId, (u64, u64)>> {
+    client
+        .query(sql, &[])
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|row| {
+            Ok((
+                PlayerId::from_bytes(row.bytes_at(0)?),
+                (row.u64_at(1)?, row.u64_at(2)?),
+            ))
+        })
+        .collect()
 }
 
 /// The rows of `sql`: a key and a count each.

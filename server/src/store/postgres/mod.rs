@@ -37,22 +37,24 @@ pub use bulk::{bulk_load, check};
 pub use scratch::{ScratchDatabase, TEST_URL_VARIABLE};
 
 use super::backend::{
-    AllocationSince, AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, Result,
-    SchoolKey,
+    AllocationSince, AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, PlayerRow,
+    Result, SchoolKey, ShareCodeRow, ShareDelta,
 };
 use super::ledger::Ledger;
 use super::writer::WriterConfig;
 use super::{Participation, Store, StoreError, backend_error};
 use crate::allocation::{BookRecord, BookState, Pledge, SchoolListVersion, SchoolTally};
-use crate::domain::{PlayerId, RoundId};
+use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::metrics::LedgerMetrics;
 
 /// Schema migrations, applied in order; `ledger_schema.version` counts those
-/// already applied. Numbered as the SQLite ones, which they mirror.
+/// already applied. The same files, in the same order, as SQLite's, which
+/// they mirror.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_ledger.sql"),
     include_str!("migrations/0002_allocation.sql"),
     include_str!("migrations/0003_head.sql"),
+    include_str!("migrations/0005_sharing.sql"),
 ];
 
 /// The advisory lock migrations run under (any fixed number shared by every
@@ -513,6 +515,25 @@ impl<C: GenericClient + Send> LedgerRead for PgConn<C> {
 
     async fn next_shipment_id(&mut self) -> Result<u64> {
         queries::next_shipment_id(&self.client).await
+    }
+
+    async fn players(&mut self, players: Vec<PlayerId>) -> Result<HashMap<PlayerId, PlayerRow>> {
+        queries::players(&self.client, &players).await
+    }
+
+    async fn share_codes(
+        &mut self,
+        codes: Vec<ShareCode>,
+    ) -> Result<HashMap<ShareCode, ShareCodeRow>> {
+        queries::share_codes(&self.client, &codes).await
+    }
+
+    async fn top_share_codes(&mut self, limit: u32) -> Result<Vec<(ShareCode, ShareCodeRow)>> {
+        queries::top_share_codes(&self.client, limit).await
+    }
+
+    async fn share_totals(&mut self) -> Result<ShareDelta> {
+        queries::share_totals(&self.client).await
     }
 }
 

@@ -23,10 +23,13 @@ use tokio_postgres::types::{FromSql, ToSql};
 use crate::allocation::{
     BookRecord, BookState, Candidate, ListedSchool, Pledge, SchoolListVersion, SchoolTally,
 };
-use crate::domain::{PlayerId, RoundId};
+use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
-use crate::store::backend::{AllocationSince, AllocationTables, Changes, Head, Result, SchoolKey};
+use crate::store::backend::{
+    AllocationSince, AllocationTables, Changes, Head, PlayerRow, Result, SchoolKey, ShareCodeRow,
+    ShareDelta,
+};
 use crate::store::{Participation, StoreError, backend_error};
 
 /// `SELECT` of every column [`participation_from_row`] reads, followed by
@@ -159,6 +162,7 @@ fn participation_from_row(row: &Row) -> Result<Participation> {
         // Filled in by the store's shared logic, which needs more than this
         // row.
         book: BookStatus::AwaitingSponsor,
+        share_code: None,
     })
 }
 
@@ -595,6 +599,106 @@ pub(super) async fn next_shipment_id<C: GenericClient>(client: &C) -> Result<u64
     .u64_at(0)
 }
 
+/// A share code as stored (always written canonical by this server).
+fn share_code(text: &str) -> Result<ShareCode> {
+    ShareCode::parse(text).map_err(|error| invalid(format!("share code {text:?}: {error}")))
+}
+
+/// A nullable share code column.
+fn optional_share_code(row: &Row, column: usize) -> Result<Option<ShareCode>> {
+    row.column::<Option<&str>>(column)?
+        .map(share_code)
+        .transpose()
+}
+
+pub(super) async fn players<C: GenericClient>(
+    client: &C,
+    players: &[PlayerId],
+) -> Result<HashMap<PlayerId, PlayerRow>> {
+    let ids: Vec<[u8; 16]> = players.iter().map(|player| player.to_bytes()).collect();
+    let ids: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
+    rows(
+        client,
+        "SELECT player, share_code, participations, latest, referred_by FROM players \
+         WHERE player = ANY($1)",
+        &[&ids],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            PlayerId::from_bytes(row.bytes_at(0)?),
+            PlayerRow {
+                share_code: optional_share_code(row, 1)?,
+                participations: row.u64_at(2)?,
+                latest: row.u64_at(3)?,
+                referred_by: optional_share_code(row, 4)?,
+            },
+        ))
+    })
+    .collect()
+}
+
+/// A share code's row from `row`'s columns from `first` on: owner, label,
+/// referred players, participations.
+fn share_code_row(row: &Row, first: usize) -> Result<ShareCodeRow> {
+    let owner: Option<&[u8]> = row.column(first)?;
+    Ok(ShareCodeRow {
+        owner: owner
+            .map(|_| row.bytes_at(first).map(PlayerId::from_bytes))
+            .transpose()?,
+        label: row.column(first + 1)?,
+        referred_players: row.u64_at(first + 2)?,
+        participations: row.u64_at(first + 3)?,
+    })
+}
+
+pub(super) async fn share_codes<C: GenericClient>(
+    client: &C,
+    codes: &[ShareCode],
+) -> Result<HashMap<ShareCode, ShareCodeRow>> {
+    let texts: Vec<&str> = codes.iter().map(ShareCode::as_str).collect();
+    rows(
+        client,
+        "SELECT code, owner, label, referred_players, participations FROM share_codes \
+         WHERE code = ANY($1)",
+        &[&texts],
+    )
+    .await?
+    .iter()
+    .map(|row| Ok((share_code(row.column(0)?)?, share_code_row(row, 1)?)))
+    .collect()
+}
+
+pub(super) async fn top_share_codes<C: GenericClient>(
+    client: &C,
+    limit: u32,
+) -> Result<Vec<(ShareCode, ShareCodeRow)>> {
+    rows(
+        client,
+        "SELECT code, owner, label, referred_players, participations FROM share_codes \
+         WHERE referred_players > 0 ORDER BY referred_players DESC, code LIMIT $1",
+        &[&i64::from(limit)],
+    )
+    .await?
+    .iter()
+    .map(|row| Ok((share_code(row.column(0)?)?, share_code_row(row, 1)?)))
+    .collect()
+}
+
+pub(super) async fn share_totals<C: GenericClient>(client: &C) -> Result<ShareDelta> {
+    let row = one_row(
+        client,
+        "SELECT participations, referred_players FROM share_totals WHERE id = 1",
+        &[],
+    )
+    .await?;
+    Ok(ShareDelta {
+        participations: row.u64_at(0)?,
+        referred_players: row.u64_at(1)?,
+    })
+}
+
 /// A statement parameter, owned, so a whole [`Pipeline`] can be built
 /// before it is sent.
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -939,9 +1043,118 @@ pub(super) async fn apply<C: GenericClient>(client: &C, changes: &Changes) -> Re
             ],
         );
     }
+    if !changes.share_codes.is_empty() {
+        let codes = &changes.share_codes;
+        pipeline.push(
+            "INSERT INTO share_codes (code, owner, label) \
+             SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::text[])",
+            vec![
+                param(
+                    codes
+                        .iter()
+                        .map(|new| new.code.as_str().to_owned())
+                        .collect::<Vec<_>>(),
+                ),
+                param(
+                    codes
+                        .iter()
+                        .map(|new| new.owner.map(|player| player.to_bytes().to_vec()))
+                        .collect::<Vec<_>>(),
+                ),
+                param(
+                    codes
+                        .iter()
+                        .map(|new| new.label.clone())
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        );
+    }
+    push_players(&mut pipeline, changes)?;
     push_tallies(&mut pipeline, changes)?;
     push_head(&mut pipeline, changes.head)?;
     pipeline.run(client).await
+}
+
+/// Adds the statements that create the rows of players counted for the
+/// first time and move the others'.
+fn push_players(pipeline: &mut Pipeline, changes: &Changes) -> Result<()> {
+    let (new, known): (Vec<_>, Vec<_>) = changes
+        .players
+        .iter()
+        .partition(|(_, change)| change.first_time);
+    let code_text = |code: Option<ShareCode>| code.map(|code| code.as_str().to_owned());
+    if !new.is_empty() {
+        pipeline.push(
+            "INSERT INTO players (player, share_code, participations, latest, referred_by) \
+             SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])",
+            vec![
+                param(
+                    new.iter()
+                        .map(|(player, _)| player.to_bytes().to_vec())
+                        .collect::<Vec<_>>(),
+                ),
+                param(
+                    new.iter()
+                        .map(|(_, change)| code_text(change.new_code.map(|(code, _)| code)))
+                        .collect::<Vec<_>>(),
+                ),
+                param(
+                    new.iter()
+                        .map(|(_, change)| big(change.participations))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                param(
+                    new.iter()
+                        .map(|(_, change)| big(change.latest))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                param(
+                    new.iter()
+                        .map(|(_, change)| code_text(change.new_code.and_then(|(_, by)| by)))
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        );
+    }
+    if !known.is_empty() {
+        // A player counted before share codes existed gets one now, and
+        // keeps it.
+        pipeline.push(
+            "UPDATE players SET participations = players.participations + u.participations, \
+             latest = u.latest, share_code = COALESCE(players.share_code, u.share_code) \
+             FROM UNNEST($1::bytea[], $2::bigint[], $3::bigint[], $4::text[]) \
+             AS u (player, participations, latest, share_code) \
+             WHERE players.player = u.player",
+            vec![
+                param(
+                    known
+                        .iter()
+                        .map(|(player, _)| player.to_bytes().to_vec())
+                        .collect::<Vec<_>>(),
+                ),
+                param(
+                    known
+                        .iter()
+                        .map(|(_, change)| big(change.participations))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                param(
+                    known
+                        .iter()
+                        .map(|(_, change)| big(change.latest))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                param(
+                    known
+                        .iter()
+                        .map(|(_, change)| code_text(change.new_code.map(|(code, _)| code)))
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        );
+    }
+    Ok(())
 }
 
 /// Adds the statement that moves the head to `head`, if a transaction set
@@ -975,27 +1188,42 @@ pub(super) fn push_tallies(pipeline: &mut Pipeline, changes: &Changes) -> Result
             ],
         );
     }
-    if !changes.referral_increments.is_empty() {
+    if !changes.share_increments.is_empty() {
+        let increments = &changes.share_increments;
         pipeline.push(
-            "INSERT INTO referral_tallies (code, participations) \
-             SELECT * FROM UNNEST($1::text[], $2::bigint[]) \
-             ON CONFLICT (code) DO UPDATE \
-             SET participations = referral_tallies.participations + excluded.participations",
+            "UPDATE share_codes SET \
+             referred_players = share_codes.referred_players + d.referred_players, \
+             participations = share_codes.participations + d.participations \
+             FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) \
+             AS d (code, referred_players, participations) \
+             WHERE share_codes.code = d.code",
             vec![
                 param(
-                    changes
-                        .referral_increments
+                    increments
                         .keys()
                         .map(|code| code.as_str().to_owned())
                         .collect::<Vec<_>>(),
                 ),
                 param(
-                    changes
-                        .referral_increments
+                    increments
                         .values()
-                        .map(|&count| big(count))
+                        .map(|delta| big(delta.referred_players))
                         .collect::<Result<Vec<_>>>()?,
                 ),
+                param(
+                    increments
+                        .values()
+                        .map(|delta| big(delta.participations))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+            ],
+        );
+        pipeline.push(
+            "UPDATE share_totals SET referred_players = referred_players + $1, \
+             participations = participations + $2 WHERE id = 1",
+            vec![
+                param(big(changes.share_totals.referred_players)?),
+                param(big(changes.share_totals.participations)?),
             ],
         );
     }

@@ -15,20 +15,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, OpenFlags, Transaction, params};
 use sim::wire::{RejectReason, SchoolRef};
 use tokio::sync::oneshot;
 
 use super::backend::{
-    AllocationSince, AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, Result,
-    SchoolKey,
+    AllocationSince, AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, PlayerRow,
+    Result, SchoolKey, ShareCodeRow, ShareDelta,
 };
-use super::bulk::{BulkLoadReport, CheckFacts, DayRecount, LedgerCheck, SyntheticLoad};
+use super::bulk::{BulkLoadReport, CheckFacts, DayRecount, LedgerCheck, Synthetic, SyntheticLoad};
 use super::ledger::Ledger;
 use super::writer::WriterConfig;
 use super::{Participation, Store, StoreError, backend_error};
 use crate::allocation::{BookRecord, BookState, Pledge, SchoolListVersion, SchoolTally};
-use crate::domain::{PlayerId, RoundId};
+use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::metrics::LedgerMetrics;
 
 /// The ledger's file name inside the data directory.
@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_ledger.sql"),
     include_str!("migrations/0002_allocation.sql"),
     include_str!("migrations/0003_head.sql"),
+    include_str!("migrations/0005_sharing.sql"),
 ];
 
 /// Read connections in the pool: lookups are short point queries.
@@ -293,6 +294,27 @@ impl<C: RunQuery> LedgerRead for C {
     async fn next_shipment_id(&mut self) -> Result<u64> {
         self.run(queries::next_shipment_id).await
     }
+
+    async fn players(&mut self, players: Vec<PlayerId>) -> Result<HashMap<PlayerId, PlayerRow>> {
+        self.run(move |conn| queries::players(conn, &players)).await
+    }
+
+    async fn share_codes(
+        &mut self,
+        codes: Vec<ShareCode>,
+    ) -> Result<HashMap<ShareCode, ShareCodeRow>> {
+        self.run(move |conn| queries::share_codes(conn, &codes))
+            .await
+    }
+
+    async fn top_share_codes(&mut self, limit: u32) -> Result<Vec<(ShareCode, ShareCodeRow)>> {
+        self.run(move |conn| queries::top_share_codes(conn, limit))
+            .await
+    }
+
+    async fn share_totals(&mut self) -> Result<ShareDelta> {
+        self.run(queries::share_totals).await
+    }
 }
 
 impl LedgerWrite for SqliteTx<'_> {
@@ -402,15 +424,43 @@ pub fn bulk_load(
     let head = queries::head(&tx).map_err(backend_error)?;
     let first_number = head.next_number;
     let indexes = drop_participation_indexes(&tx)?;
-    let load = SyntheticLoad::new(first_number, count, days, now_ms, seed)?;
+    let load = SyntheticLoad::new(first_number, count, days, now_ms, seed);
     let tallies = queries::day_tallies(&tx, &load.days()).map_err(backend_error)?;
     let mut load = load.with_day_tallies(tallies);
     {
+        let mut poster = tx
+            .prepare("INSERT OR IGNORE INTO share_codes (code, label) VALUES (?1, ?2)")
+            .map_err(backend_error)?;
+        for code in load.poster_codes() {
+            poster
+                .execute(params![code.code.as_str(), code.label])
+                .map_err(backend_error)?;
+        }
         let mut insert = tx
             .prepare(queries::INSERT_PARTICIPATION)
             .map_err(backend_error)?;
-        for row in load.by_ref() {
-            queries::insert_participation(&mut insert, &row).map_err(backend_error)?;
+        let mut insert_player = tx
+            .prepare(
+                "INSERT INTO players (player, participations, latest, referred_by) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(backend_error)?;
+        for item in load.by_ref() {
+            match item {
+                Synthetic::Participation(row) => {
+                    queries::insert_participation(&mut insert, &row).map_err(backend_error)?;
+                }
+                Synthetic::Player(player) => {
+                    insert_player
+                        .execute(params![
+                            player.id.to_bytes(),
+                            player.participations,
+                            player.latest,
+                            player.referred_by.as_ref().map(ShareCode::as_str),
+                        ])
+                        .map_err(backend_error)?;
+                }
+            }
         }
     }
     let changes = load.finish(head);
@@ -510,17 +560,54 @@ pub fn check(path: &Path) -> Result<LedgerCheck> {
         "SELECT day, participations FROM day_tallies",
         pair::<i64>,
     )?;
-    facts.referral_rows = grouped(
+    facts.share_code_rows = grouped(
         &conn,
         "SELECT referral, COUNT(*) FROM participations WHERE referral IS NOT NULL \
          GROUP BY referral",
         pair::<String>,
     )?;
-    facts.referral_tallies = grouped(
+    facts.share_code_tallies = grouped(
         &conn,
-        "SELECT code, participations FROM referral_tallies",
+        "SELECT code, participations FROM share_codes WHERE participations > 0",
         pair::<String>,
     )?;
+    facts.referring_rows = grouped(
+        &conn,
+        "SELECT referred_by, COUNT(*) FROM players WHERE referred_by IS NOT NULL \
+         GROUP BY referred_by",
+        pair::<String>,
+    )?;
+    facts.referring_tallies = grouped(
+        &conn,
+        "SELECT code, referred_players FROM share_codes WHERE referred_players > 0",
+        pair::<String>,
+    )?;
+    let player_counts = |row: &rusqlite::Row<'_>| {
+        Ok((
+            PlayerId::from_bytes(row.get(0)?),
+            (row.get::<_, u64>(1)?, row.get::<_, u64>(2)?),
+        ))
+    };
+    facts.player_rows = grouped(
+        &conn,
+        "SELECT player, COUNT(*), MAX(seq) FROM participations GROUP BY player",
+        player_counts,
+    )?;
+    facts.player_tallies = grouped(
+        &conn,
+        "SELECT player, participations, latest FROM players",
+        player_counts,
+    )?;
+    facts.share_code_sums = conn
+        .query_row(
+            "SELECT COALESCE(SUM(participations), 0), COALESCE(SUM(referred_players), 0) \
+             FROM share_codes",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(backend_error)?;
+    let totals = queries::share_totals(&conn).map_err(backend_error)?;
+    facts.share_totals = (totals.participations, totals.referred_players);
     facts.rejection_rows = grouped(
         &conn,
         "SELECT reason, COUNT(*) FROM rejections GROUP BY reason",
