@@ -45,10 +45,7 @@ impl AppError {
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
             Self::Rejected(reason) => Some(*reason),
-            Self::Store(_)
-            | Self::Random(_)
-            | Self::Report(_)
-            | Self::Internal(_) => None,
+            Self::Store(_) | Self::Random(_) | Self::Report(_) | Self::Internal(_) => None,
         }
     }
 
