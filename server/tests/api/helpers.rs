@@ -146,7 +146,8 @@ pub async fn spawn_app_with_store(
     .await
     .expect("the ledger opens");
     let tokens = TokenKey::new(SECRET.as_bytes()).unwrap();
-    let state = AppState::from_parts(wrap(inner), tokens, metrics, &config);
+    let state =
+        AppState::from_parts(wrap(inner), tokens, metrics, &config).expect("the state assembles");
     start(config, data_dir, database, Some(state)).await
 }
 
