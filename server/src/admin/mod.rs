@@ -1,5 +1,8 @@
-//! The foundation staff's admin console (issue 10). For now only the
-//! pieces that need no database: [`chart`] draws the SVG charts that stand
-//! beside the console's tables ([`crate::tables`]).
+//! The foundation staff's admin console (issue 10), under `/admin`.
+//!
+//! - [`password`]: passwords (argon2id), hashed off the async threads.
+//! - [`chart`]: bar and per-day charts drawn as inline SVG, each beside a
+//!   table of its numbers ([`crate::tables`]).
 
 pub mod chart;
+pub mod password;

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use server::allocation::ListedSchool;
 use server::config::ServeConfig;
 use server::metrics::{LedgerMetrics, Metrics};
-use server::store::{self, ImportOutcome, LedgerTotals, Store, StoreError, WriterConfig, sqlite};
+use server::store::{
+    self, Actor, ImportOutcome, LedgerTotals, Store, StoreError, WriterConfig, sqlite,
+};
 use server::token::TokenKey;
 use server::{AppState, ServeError};
 use sim::Rules;
@@ -172,9 +174,12 @@ impl TestApp {
 
     /// Imports `schools` as a new list named `source`, as the CLI would.
     pub async fn cli_import(&self, source: &str, schools: Vec<ListedSchool>) -> ImportOutcome {
-        self.cli(|cli| async move { cli.import_schools(source, schools).await })
-            .await
-            .expect("the list imports")
+        self.cli(|cli| async move {
+            cli.import_schools(source, schools, None, Actor::os_user("test"))
+                .await
+        })
+        .await
+        .expect("the list imports")
     }
 
     /// `base_url` + `path`.
