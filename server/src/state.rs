@@ -55,6 +55,8 @@ pub struct App {
     pub public_url: Option<String>,
     /// The public report, serialised, kept fresh while [`crate::serve`] runs.
     pub report: ReportCache,
+    /// The admin console's sessions settings, password hashing and uploads.
+    pub admin: crate::admin::AdminState,
     /// Cancelled when the server starts shutting down (ends live streams and
     /// the report's refresher).
     pub shutdown: CancellationToken,
@@ -131,6 +133,7 @@ impl AppState {
                 .as_ref()
                 .map(|url| url.trim_end_matches('/').to_owned()),
             report: ReportCache::default(),
+            admin: crate::admin::AdminState::new(&config.admin, config.public_url.as_deref()),
             shutdown: CancellationToken::new(),
             replay_slots: Semaphore::new(cores),
         }))

@@ -14,6 +14,7 @@
 
 mod participation;
 mod receive;
+mod report;
 mod school;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -21,6 +22,7 @@ use qrcode::{EcLevel, QrCode, render::svg};
 
 pub use participation::{ParticipationView, participation_page};
 pub use receive::{ReceiveView, receive_page};
+pub use report::report_page;
 pub use school::{BookStage, BookView, SchoolView, school_page};
 
 /// The site's name, in both languages.
@@ -76,7 +78,11 @@ fn layout(title: &str, audience: Audience, content: Markup) -> Markup {
                     meta name="referrer" content="no-referrer";
                 }
                 title { (title) " · " (SITE_ZH) }
-                style { (PreEscaped(CSS)) }
+                style {
+                    (PreEscaped(CSS))
+                    (PreEscaped(crate::tables::TABLE_CSS))
+                    (PreEscaped(crate::admin::chart::CHART_CSS))
+                }
             }
             body {
                 header { a href="/" { (SITE_ZH) " " span.en lang="en" { (SITE_EN) } } }
@@ -123,7 +129,7 @@ pub fn not_found_page() -> Markup {
 
 /// A QR code of `url` as inline SVG, or `None` if the URL is too long for
 /// any QR code (about 2,300 bytes at this error-correction level).
-fn qr_code(url: &str) -> Option<Markup> {
+pub(crate) fn qr_code(url: &str) -> Option<Markup> {
     // Level M survives a smudged print-out and keeps the code small.
     let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M).ok()?;
     let image = code
