@@ -38,7 +38,8 @@ h1{font-size:1.35rem;margin:.25rem 0 .75rem}h2{font-size:1.1rem;margin:1.5rem 0 
 .stat b{display:block;font-size:1.4rem;font-variant-numeric:tabular-nums}\
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\
 .pair{display:grid;grid-template-columns:1fr;gap:0 1.5rem}\
-@media (min-width:60rem){.pair{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}}\
+@media (min-width:60rem){.pair{grid-template-columns:minmax(0,2fr) minmax(0,3fr)}}\
+table.data th[scope=row]{white-space:nowrap}\
 form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}\
 label{display:block;font-size:.9em;color:#444}\
 input,select{font:inherit;padding:.35rem .5rem;border:1px solid #ccc;border-radius:.4rem;max-width:100%;background:#fff}\

@@ -458,7 +458,9 @@ fn group(
     counties: &[CountySummary],
     moved: Option<&BTreeMap<String, Movement>>,
 ) -> Vec<AreaLine> {
-    let mut lines: BTreeMap<String, AreaLine> = BTreeMap::new();
+    // Areas in the order of their codes (GB/T 2260: 11 北京 … 65 新疆), as
+    // official tables list them; the first county code seen stands for it.
+    let mut lines: BTreeMap<String, (String, AreaLine)> = BTreeMap::new();
     for county in counties {
         let (key, next, code) = match level {
             Level::National => (
@@ -489,14 +491,22 @@ fn group(
         } else {
             key.clone()
         };
-        let line = lines.entry(key).or_insert_with(|| AreaLine {
-            name,
-            code,
-            next: Some(next),
-            schools: 0,
-            target_books: 0,
-            books: Movement::default(),
+        let (first_code, line) = lines.entry(key).or_insert_with(|| {
+            (
+                county.county_code.clone(),
+                AreaLine {
+                    name,
+                    code,
+                    next: Some(next),
+                    schools: 0,
+                    target_books: 0,
+                    books: Movement::default(),
+                },
+            )
         });
+        if county.county_code < *first_code {
+            first_code.clone_from(&county.county_code);
+        }
         line.schools += county.schools;
         line.target_books += county.target_books;
         line.books.add(match moved {
@@ -504,7 +514,9 @@ fn group(
             Some(moved) => moved.get(&county.county_code).copied().unwrap_or_default(),
         });
     }
-    lines.into_values().collect()
+    let mut lines: Vec<(String, AreaLine)> = lines.into_values().collect();
+    lines.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 #[cfg(test)]
@@ -582,8 +594,8 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("甘肃省", 2, 8), ("贵州省", 6, 12)],
-            "provinces, in name order, added up"
+            [("贵州省", 6, 12), ("甘肃省", 2, 8)],
+            "provinces, in code order (52 before 62), added up"
         );
         let guizhou = Level::Province {
             province: "贵州省".into(),
