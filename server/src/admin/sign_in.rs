@@ -117,8 +117,13 @@ pub async fn show_sign_in(
     if session::current(&state, &headers, address).await?.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    let csrf = session::new_token()?;
     let secure = state.admin.secure_cookies;
+    // The browser's token stays the same across visits, so two tabs of the
+    // form (or a form still on screen) stay valid.
+    let csrf = match session::cookie_value(&headers, session::login_cookie_name(secure)) {
+        Some(token) if token.len() == 43 => token,
+        _ => session::new_token()?,
+    };
     Ok((
         [(
             header::SET_COOKIE,

@@ -73,6 +73,8 @@ fn layout(title: &str, audience: Audience, content: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch (and no 404 for one).
+                link rel="icon" href="data:,";
                 @if audience == Audience::SecretLink {
                     meta name="robots" content="noindex, nofollow";
                     meta name="referrer" content="no-referrer";
