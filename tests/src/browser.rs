@@ -454,15 +454,22 @@ impl Page {
         self.send(metrics).await;
     }
 
-    /// Takes a screenshot of the whole page (not just the viewport) and
-    /// saves it as `file` (a PNG).
-    pub async fn screenshot_full_page(&self, file: &Path) {
-        let png = self
-            .page
-            .screenshot(ScreenshotParams::builder().full_page(true).build())
-            .await
-            .expect("a screenshot");
-        std::fs::write(file, &png).expect("the screenshot can be saved");
+    /// Takes a screenshot of the whole page laid out as `screen` (its
+    /// width, pixel ratio and phone-ness; as tall as the page, up to 16,000
+    /// CSS pixels) and saves it as `file` (a PNG). The tab is left laid
+    /// out as `screen`.
+    pub async fn screenshot_whole_page(&self, screen: Screen, file: &Path) {
+        self.emulate(screen).await;
+        let height: f64 = self
+            .eval("Math.ceil(document.documentElement.scrollHeight)")
+            .await;
+        let tall = Screen {
+            height: (height as u32).clamp(screen.height, 16_000),
+            ..screen
+        };
+        self.emulate(tall).await;
+        self.screenshot(file).await;
+        self.emulate(screen).await;
     }
 
     /// Takes a screenshot of the viewport, saves it as `file` (a PNG) and

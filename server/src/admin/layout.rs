@@ -37,9 +37,12 @@ h1{font-size:1.35rem;margin:.25rem 0 .75rem}h2{font-size:1.1rem;margin:1.5rem 0 
 .stat{background:#fff;border:1px solid #e7e5e4;border-radius:.6rem;padding:.5rem .75rem}\
 .stat b{display:block;font-size:1.4rem;font-variant-numeric:tabular-nums}\
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\
-.pair{display:grid;grid-template-columns:1fr;gap:0 1.5rem}\
+.pair{display:grid;grid-template-columns:minmax(0,1fr);gap:0 1.5rem}\
+.pair>*{min-width:0}\
 @media (min-width:60rem){.pair{grid-template-columns:minmax(0,2fr) minmax(0,3fr)}}\
 table.data th[scope=row]{white-space:nowrap}\
+.scroll>table.data{width:max-content;min-width:100%}\
+table.data th,table.data td{max-width:22rem}\
 form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}\
 label{display:block;font-size:.9em;color:#444}\
 input,select{font:inherit;padding:.35rem .5rem;border:1px solid #ccc;border-radius:.4rem;max-width:100%;background:#fff}\
@@ -56,6 +59,7 @@ button.secondary{background:#e7e5e4;color:#222}\
 .notice{background:#d1fae5;border-radius:.5rem;padding:.6rem .8rem}\
 .problem{background:#fee2e2;border-radius:.5rem;padding:.6rem .8rem}\
 .muted{color:#666}\
+dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem;margin:0}dt{color:#555}dd{margin:0}\
 .qr svg{width:11rem;height:11rem}\
 .url{word-break:break-all;font-size:.85em;color:#555}\
 @media print{header.top,nav.sections,.noprint{display:none}main{max-width:none;padding:0}body{background:#fff}}\

@@ -24,6 +24,8 @@ input{font:inherit;padding:.3rem .4rem}\
 .presets a{padding:.1rem .5rem;border:1px solid #eadfc8;border-radius:1rem;text-decoration:none;font-size:.9em}\
 .presets a[aria-current]{background:#c2410c;color:#fff}\
 .muted{color:#666;font-size:.9em}.scroll{overflow-x:auto}.trail{margin:.5rem 0}\
+.scroll>table.data{width:max-content;min-width:100%}\
+table.data th,table.data td{max-width:22rem}table.data th[scope=row]{white-space:nowrap}\
 ";
 
 /// The public report page of `report`.

@@ -59,6 +59,18 @@ impl Console {
 
     async fn goto(&self, path: &str) {
         self.page.goto(&self.url(path)).await;
+        self.loaded().await;
+    }
+
+    /// Waits until the document in the tab has loaded.
+    async fn loaded(&self) {
+        if let Err(failure) = self
+            .page
+            .wait_while_loading("document.readyState === 'complete'", STEP)
+            .await
+        {
+            panic!("{failure}");
+        }
     }
 
     async fn expect_text(&self, text: &str) {
@@ -97,10 +109,10 @@ impl Console {
     async fn shots(&self, name: &str) {
         let dir = tests::artifacts_dir().join("admin");
         std::fs::create_dir_all(&dir).expect("the artifacts folder");
+        self.loaded().await;
         for screen in [DESKTOP, PHONE] {
-            self.page.emulate(screen).await;
             self.page
-                .screenshot_full_page(&dir.join(format!("{name}-{}.png", screen.name)))
+                .screenshot_whole_page(screen, &dir.join(format!("{name}-{}.png", screen.name)))
                 .await;
         }
         self.page.emulate(DESKTOP).await;
@@ -408,6 +420,7 @@ async fn staff_run_the_campaign_from_the_admin_console() {
         .eval("document.querySelector('.qr .url').textContent")
         .await;
     console.page.goto(&receipt_url).await;
+    console.loaded().await;
     console.expect_text("确认收到图书").await;
     console.submit("form[method=post]").await;
     console.expect_text("已确认收到").await;
