@@ -66,7 +66,9 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     match &admin_password {
         Some(password) => {
             println!("  admin console   http://{addr}/admin  user: admin  password: {password}");
-            println!("                  (shown this once; change it with `server admin set-password`)");
+            println!(
+                "                  (shown this once; change it with `server admin set-password`)"
+            );
         }
         None => println!(
             "  admin console   http://{addr}/admin  (accounts: `server admin create-user`)"
