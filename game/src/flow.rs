@@ -52,7 +52,7 @@ fn request_round(
     if asked && matches!(screen.get(), Screen::Title | Screen::Result) {
         network.start_round(&StartRoundRequest {
             player: storage::load(storage::PLAYER_KEY),
-            referral: None,
+            referral: storage::load(storage::REFERRAL_KEY),
         });
         next_screen.set(Screen::Starting);
     }

@@ -9,6 +9,9 @@
 pub const PLAYER_KEY: &str = "dreamFairy.player";
 /// Finished rounds whose receipt has not arrived yet (see [`crate::outbox`]).
 pub const OUTBOX_KEY: &str = "dreamFairy.outbox";
+/// The share code the player first arrived with (`/s/{code}`), written by
+/// the page and sent with every round start.
+pub const REFERRAL_KEY: &str = "dreamFairy.referral";
 
 /// The stored value under `key`, if any.
 pub fn load(key: &str) -> Option<String> {

@@ -118,7 +118,13 @@ fn encode_report(bencher: divan::Bencher) {
     bencher
         .with_inputs(|| tallies.clone())
         .bench_local_values(|tallies| {
-            let report = Report::build(PARTICIPATIONS, 580_000, 580_000, tallies);
+            let report = Report::build(
+                PARTICIPATIONS,
+                580_000,
+                580_000,
+                tallies,
+                Default::default(),
+            );
             ReportBodies::encode(&report).expect("the report serialises")
         });
 }

@@ -32,6 +32,9 @@ pub enum AppError {
     /// The public report could not be built: 500.
     #[error("building the report: {0}")]
     Report(#[from] crate::report_cache::ReportError),
+    /// Anything else that failed on the server's side: 500.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<RejectReason> for AppError {
@@ -45,8 +48,17 @@ impl AppError {
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
             Self::Rejected(reason) => Some(*reason),
-            Self::Store(_) | Self::ReplayTask(_) | Self::Random(_) | Self::Report(_) => None,
+            Self::Store(_)
+            | Self::ReplayTask(_)
+            | Self::Random(_)
+            | Self::Report(_)
+            | Self::Internal(_) => None,
         }
+    }
+
+    /// A server fault described by `error` (logged, never shown).
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Self::Internal(error.to_string())
     }
 }
 

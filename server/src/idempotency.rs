@@ -216,6 +216,7 @@ mod tests {
             idempotency_key: key("first"),
             fingerprint: RequestFingerprint::of(b"body"),
             book: sim::wire::BookStatus::AwaitingSponsor,
+            share_code: None,
         };
         let check = |key_text: &str, body: &[u8], expected: Result<Receipt, RejectReason>| {
             let answer =

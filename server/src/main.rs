@@ -14,6 +14,8 @@ use server::allocation::{ListedSchool, OpenData, Pledge, verify};
 use server::api::report::ReportFormat;
 use server::domain::{Role, UserName};
 use server::metrics::LedgerMetrics;
+use server::share::links::share_path;
+use server::share::{Fonts, PosterData, poster_pdf};
 use server::store::admin::{BookSelection, PasswordHash, ShipmentDetails};
 use server::store::{self, Actor, Location, ShipRequest, Store, WriterConfig};
 use server::{AppState, ServeConfig};
@@ -127,6 +129,27 @@ enum Command {
     Verify {
         /// The export directory.
         export: PathBuf,
+    },
+    /// Make an A4 QR poster for a classroom or an event: a new share code
+    /// (printed) that credits the class or event, not a person, and its
+    /// poster as a PDF. Safe while serving.
+    Poster {
+        #[command(flatten)]
+        data: DataDir,
+        /// The class or event printed on the poster and kept with its code,
+        /// e.g. "三年级二班".
+        #[arg(long)]
+        label: Option<String>,
+        /// The PDF to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The server's public address, which the QR code and the printed
+        /// link point at (`https://example.org`).
+        #[arg(long, env = "DREAMFAIRY_PUBLIC_URL")]
+        public_url: String,
+        /// Directory of the built game, whose `fonts/` the poster uses.
+        #[arg(long, env = "DREAMFAIRY_DIST", default_value = "dist")]
+        dist: PathBuf,
     },
     /// Print the public report: totals and books by province, county and
     /// school against targets.
@@ -395,6 +418,33 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             if !report.passed() {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::Poster {
+            data,
+            label,
+            out,
+            public_url,
+            dist,
+        } => {
+            let fonts = Fonts::from_dist(&dist)?;
+            let ledger = data.open().await?;
+            let code = ledger.create_poster_code(label.clone()).await;
+            ledger.close().await?;
+            let code = code?;
+            let share_url = format!("{}{}", public_url.trim_end_matches('/'), share_path(code));
+            let pdf = poster_pdf(
+                &fonts,
+                &PosterData {
+                    share_url: share_url.clone(),
+                    label,
+                },
+            )?;
+            std::fs::write(&out, pdf).with_context(|| format!("writing {}", out.display()))?;
+            print_json(&serde_json::json!({
+                "code": code.to_string(),
+                "share_url": share_url,
+                "poster": out.display().to_string(),
+            }))?;
         }
         Command::Report { data, format } => {
             let ledger = data.open().await?;

@@ -13,8 +13,8 @@ use std::sync::LazyLock;
 use axum::Json;
 use serde_json::{Value, json};
 use sim::wire::{
-    ApiError, BookStatus, FinishRoundRequest, ParticipationRecord, Receipt, RejectReason,
-    RoundStarted, SchoolRef, StartRoundRequest, Totals,
+    ApiError, BookStatus, FinishRoundRequest, ParticipationRecord, PlayerSharing, Receipt,
+    RejectReason, RoundStarted, SchoolRef, StartRoundRequest, Totals,
 };
 use sim::{InputLog, Outcome, RULES_VERSION, Seed};
 
@@ -163,6 +163,23 @@ fn document() -> Value {
         "responses": history_responses,
     }}));
 
+    let mut sharing_responses = errors(&[MalformedRequest]);
+    sharing_responses.insert(
+        "200".into(),
+        ok(
+            "What the player's share link brought (zeros for a player never counted)",
+            schema_ref("PlayerSharing"),
+        ),
+    );
+    api_paths.insert(paths::PLAYER_SHARING.into(), json!({ "get": {
+        "operationId": "getPlayerSharing",
+        "summary": "A player's share link and what it brought: recognition only.",
+        "parameters": [
+            { "name": "player_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } },
+        ],
+        "responses": sharing_responses,
+    }}));
+
     api_paths.insert(paths::REPORT.into(), json!({ "get": {
         "operationId": "getReport",
         "summary": "The public report: totals and books by province, county and school against targets (aggregates only).",
@@ -192,6 +209,10 @@ fn document() -> Value {
         book: 580_000,
         school: school.clone(),
     };
+    let share_code_schema = json!({
+        "type": ["string", "null"], "pattern": "^[0-9A-HJKMNP-TV-Z]{8}$",
+        "description": "The player's share code: their share link is `/s/{share_code}`",
+    });
     let book_schema = json!({
         "description": "What the participation funded, tagged by `state`",
         "oneOf": [
@@ -226,9 +247,10 @@ fn document() -> Value {
                 "type": "object",
                 "properties": {
                     "player": { "type": ["string", "null"], "format": "uuid", "description": "The id from an earlier round" },
-                    "referral": { "type": ["string", "null"], "pattern": "^[A-Za-z0-9_-]{3,32}$" },
+                    "referral": { "type": ["string", "null"], "pattern": "^[0-9A-Za-z]{8}$",
+                                  "description": "The share code the player arrived with (Crockford base32, any case)" },
                 },
-                "example": example(StartRoundRequest { player: Some(player.into()), referral: Some("teacher-li".into()) }),
+                "example": example(StartRoundRequest { player: Some(player.into()), referral: Some("7K3M9QRT".into()) }),
             },
             "RoundStarted": {
                 "type": "object",
@@ -280,10 +302,12 @@ fn document() -> Value {
                     "total_participations": { "type": "integer" },
                     "today_participations": { "type": "integer", "description": "China Standard Time day" },
                     "book": book_schema,
+                    "share_code": share_code_schema,
                 },
                 "example": example(Receipt {
                     round_id: round_id.into(), participation: 5_800_000, player: player.into(),
                     total_participations: 5_800_000, today_participations: 41_233, book: book.clone(),
+                    share_code: Some("7K3M9QRT".into()),
                 }),
             },
             "SchoolRef": {
@@ -301,14 +325,15 @@ fn document() -> Value {
             },
             "Report": {
                 "type": "object",
-                "required": ["totals", "provinces", "counties", "schools"],
+                "required": ["totals", "provinces", "counties", "schools", "sharing"],
                 "properties": {
                     "totals": { "type": "object", "description": "participations, books_funded, books_pledged, schools, target_books, allocated, shipped, received" },
                     "provinces": { "type": "array", "items": { "type": "object" } },
                     "counties": { "type": "array", "items": { "type": "object" } },
                     "schools": { "type": "array", "items": { "type": "object" } },
+                    "sharing": { "type": "object", "description": "participations_via_share, referred_players, and top_codes (code, referred_players, participations): codes only, no personal data" },
                 },
-                "example": example(Report::build(5_800_000, 580_000, 600_000, Vec::new())),
+                "example": example(Report::build(5_800_000, 580_000, 600_000, Vec::new(), Default::default())),
             },
             "ApiError": {
                 "type": "object",
@@ -344,10 +369,28 @@ fn document() -> Value {
                     "score": { "type": "integer" },
                     "books_caught": { "type": "integer" },
                     "book": book_schema,
+                    "share_code": share_code_schema,
                 },
                 "example": example(ParticipationRecord {
                     participation: 5_800_000, round_id: round_id.into(), finished_at_ms: 1_559_318_400_000,
-                    score: 240, books_caught: 24, book,
+                    score: 240, books_caught: 24, book, share_code: Some("7K3M9QRT".into()),
+                }),
+            },
+            "PlayerSharing": {
+                "type": "object",
+                "description": "Recognition only: it funds and unlocks nothing.",
+                "required": ["referred_players", "participations"],
+                "properties": {
+                    "share_code": share_code_schema,
+                    "share_path": { "type": ["string", "null"], "description": "`/s/{share_code}`" },
+                    "referred_players": { "type": "integer", "description": "Friends whose first counted round came through the link" },
+                    "participations": { "type": "integer", "description": "The player's own counted participations" },
+                    "card_path": { "type": ["string", "null"], "description": "Their 1200x630 preview card, content-hashed" },
+                },
+                "example": example(PlayerSharing {
+                    share_code: Some("7K3M9QRT".into()), share_path: Some("/s/7K3M9QRT".into()),
+                    referred_players: 3, participations: 12,
+                    card_path: Some("/s/7K3M9QRT/card/og-0123456789abcdef.png".into()),
                 }),
             },
         }},

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::api::{area_report, books, live, players, report, rounds, totals};
+use crate::share::links;
 use crate::state::AppState;
 use crate::{admin, openapi, ops, static_files};
 
@@ -22,6 +23,8 @@ pub mod paths {
     pub const LIVE: &str = "/api/live";
     /// A player's history.
     pub const PLAYER_PARTICIPATIONS: &str = "/api/players/{player_id}/participations";
+    /// A player's share link and what it brought.
+    pub const PLAYER_SHARING: &str = "/api/players/{player_id}/sharing";
     /// The public report (aggregates only; `?format=csv` for CSV).
     pub const REPORT: &str = "/api/report";
     /// The public page of one participation.
@@ -32,6 +35,14 @@ pub mod paths {
     pub const SCHOOL_PAGE: &str = "/schools/{school_id}";
     /// A school's receipt link (its secret is printed on each shipment).
     pub const RECEIVE: &str = "/receive/{secret}";
+    /// A share link: the game page, with the sharer's preview tags.
+    pub const SHARE_PAGE: &str = "/s/{code}";
+    /// A share link's preview card (`{variant}-{key}.png`).
+    pub const SHARE_CARD: &str = "/s/{code}/card/{file}";
+    /// The campaign's preview card (`{variant}-{key}.png`).
+    pub const CAMPAIGN_CARD: &str = "/card/{file}";
+    /// What crawlers may read.
+    pub const ROBOTS: &str = "/robots.txt";
     /// The OpenAPI document of the public API.
     pub const OPENAPI: &str = "/api/openapi.json";
     /// Liveness.
@@ -40,12 +51,13 @@ pub mod paths {
     pub const METRICS: &str = "/metrics";
 
     /// Every path of the public JSON API (documented in the OpenAPI document).
-    pub const PUBLIC_API: [&str; 6] = [
+    pub const PUBLIC_API: [&str; 7] = [
         ROUNDS,
         FINISH_ROUND,
         TOTALS,
         LIVE,
         PLAYER_PARTICIPATIONS,
+        PLAYER_SHARING,
         REPORT,
     ];
 }
@@ -61,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route(TOTALS, get(totals::get_totals))
         .route(LIVE, get(live::stream_totals))
         .route(PLAYER_PARTICIPATIONS, get(players::list_participations))
+        .route(PLAYER_SHARING, get(players::get_sharing))
         .route(REPORT, get(report::get_report))
         .route(OPENAPI, get(openapi::get_document));
 
@@ -73,6 +86,17 @@ pub fn router(state: AppState) -> Router {
             RECEIVE,
             get(books::show_receipt_link).post(books::confirm_receipt),
         );
+
+    // Opened from a share: the link (the game page), its preview cards,
+    // and what crawlers fetching previews may read.
+    let sharing = Router::new()
+        .route(
+            SHARE_PAGE,
+            get(links::show_share_page).layer(static_files::page_compression()),
+        )
+        .route(SHARE_CARD, get(links::get_share_card))
+        .route(CAMPAIGN_CARD, get(links::get_campaign_card))
+        .route(ROBOTS, get(links::get_robots));
 
     // Called by the operators' monitoring.
     let operations = Router::new()
@@ -90,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(game_api)
         .merge(book_pages)
         .merge(admin_console)
+        .merge(sharing)
         .merge(operations)
         .merge(game_files)
         .layer(DefaultBodyLimit::max(state.policy.max_body_bytes))

@@ -17,6 +17,8 @@ use crate::error::AppError;
 use crate::idempotency::InFlight;
 use crate::metrics::Metrics;
 use crate::report_cache::ReportCache;
+use crate::share::Fonts;
+use crate::share::cards::CardPainter;
 use crate::store::{self, RejectionRecord, Store, StoreError};
 use crate::token::{SecretError, TokenKey};
 
@@ -57,6 +59,8 @@ pub struct App {
     pub report: ReportCache,
     /// The admin console's sessions settings, password hashing and uploads.
     pub admin: crate::admin::AdminState,
+    /// Draws and keeps the preview cards of share links.
+    pub cards: CardPainter,
     /// Cancelled when the server starts shutting down (ends live streams and
     /// the report's refresher).
     pub shutdown: CancellationToken,
@@ -134,9 +138,22 @@ impl AppState {
                 .map(|url| url.trim_end_matches('/').to_owned()),
             report: ReportCache::default(),
             admin: crate::admin::AdminState::new(&config.admin, config.public_url.as_deref()),
+            cards: CardPainter::new(load_fonts(&config.dist)),
             shutdown: CancellationToken::new(),
             replay_slots: Semaphore::new(cores),
         }))
+    }
+}
+
+/// The card font from `dist`, or `None` (logged: cards answer 503 until a
+/// restart after `cargo xtask dist`, and everything else works).
+fn load_fonts(dist: &std::path::Path) -> Option<Fonts> {
+    match Fonts::from_dist(dist) {
+        Ok(fonts) => Some(fonts),
+        Err(error) => {
+            tracing::warn!(%error, "preview cards are unavailable");
+            None
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sim::Seed;
 
-use crate::domain::{PlayerId, ReferralCode, RoundId};
+use crate::domain::{PlayerId, RoundId, ShareCode};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -48,7 +48,7 @@ pub struct RoundClaims {
     /// `sim::RULES_VERSION` at the start.
     pub rules_version: u32,
     /// The share link the player came from, if any.
-    pub referral: Option<ReferralCode>,
+    pub referral: Option<ShareCode>,
 }
 
 /// Why a token was refused. Both cases are answered the same way (401) so a
@@ -154,10 +154,9 @@ impl TokenKey {
         let referral = claims
             .referral
             .as_ref()
-            .map_or("", ReferralCode::as_str)
+            .map_or("", ShareCode::as_str)
             .as_bytes();
-        let referral_len =
-            u8::try_from(referral.len()).expect("referral codes are at most 32 bytes");
+        let referral_len = u8::try_from(referral.len()).expect("share codes are 8 bytes");
         let mut bytes = Vec::with_capacity(FIXED_LEN + referral.len() + TAG_LEN);
         bytes.push(FORMAT_VERSION);
         bytes.extend_from_slice(&claims.round.to_bytes());
@@ -177,7 +176,7 @@ impl TokenKey {
     /// constant time) before any field is believed.
     pub fn verify(&self, token: &str) -> Result<RoundClaims, TokenError> {
         // A real token is well under 200 characters; refuse to decode junk.
-        if token.len() > 4 * (FIXED_LEN + ReferralCode::MAX_LEN + TAG_LEN) / 3 + 4 {
+        if token.len() > 4 * (FIXED_LEN + ShareCode::LEN + TAG_LEN) / 3 + 4 {
             return Err(TokenError::Malformed);
         }
         let bytes = URL_SAFE_NO_PAD
@@ -215,7 +214,7 @@ fn parse_claims(signed: &[u8]) -> Result<RoundClaims, TokenError> {
         [] => None,
         bytes => {
             let text = std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
-            Some(ReferralCode::parse(text).map_err(|_| TokenError::Malformed)?)
+            Some(ShareCode::parse(text).map_err(|_| TokenError::Malformed)?)
         }
     };
     Ok(RoundClaims {
@@ -269,13 +268,13 @@ mod tests {
             seed: Seed(0xDEAD_BEEF_0123_4567),
             issued_at_ms: 1_559_318_400_000,
             rules_version: 7,
-            referral: referral.map(|code| ReferralCode::parse(code).unwrap()),
+            referral: referral.map(|code| ShareCode::parse(code).unwrap()),
         }
     }
 
     #[test]
     fn a_signed_token_verifies_to_the_same_claims() {
-        for referral in [None, Some("teacher-li")] {
+        for referral in [None, Some("7K3M9QRT")] {
             let claims = claims(referral);
             let token = key(1).sign(&claims);
             assert_eq!(
@@ -294,7 +293,7 @@ mod tests {
 
     #[test]
     fn every_flipped_byte_is_caught() {
-        let token = key(1).sign(&claims(Some("abc")));
+        let token = key(1).sign(&claims(Some("7K3M9QRT")));
         let bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
         for index in 0..bytes.len() {
             let mut forged = bytes.clone();

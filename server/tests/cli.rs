@@ -271,3 +271,80 @@ fn every_subcommand_explains_itself() {
         }
     }
 }
+
+/// The built game with its font subset: `DREAMFAIRY_DIST` (set by `cargo
+/// xtask test`), else the workspace's `dist/`.
+fn built_dist() -> PathBuf {
+    let dist = std::env::var_os("DREAMFAIRY_DIST").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist"),
+        PathBuf::from,
+    );
+    assert!(
+        dist.join("fonts").is_dir(),
+        "the poster needs the font subset in {}: run `cargo xtask dist`",
+        dist.display()
+    );
+    dist
+}
+
+/// The text of a PDF, by poppler's `pdftotext`.
+fn pdf_text(pdf: &Path) -> String {
+    let output = Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext runs (Debian package poppler-utils; `cargo xtask test` installs it)");
+    assert!(output.status.success(), "pdftotext reads the poster");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_poster_gets_a_code_of_its_own_and_prints_its_link() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = built_dist();
+    let poster = |out: &Path| {
+        json_of(
+            "poster",
+            &admin(
+                data.path(),
+                "poster",
+                &[
+                    "--label",
+                    "三年级二班",
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--public-url",
+                    "https://example.org/",
+                    "--dist",
+                    dist.to_str().unwrap(),
+                ],
+            ),
+        )
+    };
+    let first_pdf = data.path().join("first.pdf");
+    let first = poster(&first_pdf);
+    let code = first["code"].as_str().expect("the code is printed");
+    assert_eq!(
+        server::domain::ShareCode::parse(code).map(|parsed| parsed.to_string()),
+        Ok(code.to_owned()),
+        "a canonical share code: {first}"
+    );
+    assert_eq!(
+        first["share_url"],
+        json!(format!("https://example.org/s/{code}")),
+        "the link it credits"
+    );
+    let text = pdf_text(&first_pdf);
+    assert!(
+        text.contains(&format!("example.org/s/{code}")),
+        "the short link is printed as text: {text}"
+    );
+    assert!(text.contains("三年级二班"), "and the class: {text}");
+
+    let second = poster(&data.path().join("second.pdf"));
+    assert_ne!(
+        second["code"], first["code"],
+        "each poster credits its own code"
+    );
+    let check = json_of("check-ledger", &admin(data.path(), "check-ledger", &[]));
+    assert_eq!(check["problems"], json!([]), "the ledger is sound: {check}");
+}

@@ -41,8 +41,8 @@ fn replay_full_length_round(bencher: divan::Bencher) {
     bencher.bench(|| replay(divan::black_box(seed), &rules, divan::black_box(&log)));
 }
 
-/// Setting up a fresh round (World and schedule) and playing its first tick,
-/// which builds the schedule: what `replay` saves by reusing its round.
+/// Setting up a fresh round (its World and cached queries) and playing its
+/// first tick: what `replay` saves by reusing its round.
 #[divan::bench]
 fn new_round_and_first_tick() -> sim::Round {
     let mut round = sim::Round::new(divan::black_box(Seed(7)), &Rules::CURRENT);

@@ -99,14 +99,28 @@ pub struct Falling {
     pub fall_speed: i32,
 }
 
-/// The rules this round is played by.
-#[derive(Resource, Debug, Clone, Copy)]
-pub struct RoundRules(pub Rules);
+/// Everything of a round that is not a thing in it: its rules, clock, sky,
+/// shelf and tally. Kept on the fairy's entity (the round's one player), so
+/// that a tick reads all it needs besides the sky with one lookup; a
+/// resource would cost a type lookup on every access, every tick.
+#[derive(Component, Debug, Clone)]
+pub struct Board {
+    /// The rules this round is played by.
+    pub rules: Rules,
+    /// The clock.
+    pub clock: Clock,
+    /// What drops next.
+    pub sky: Sky,
+    /// The books delivered.
+    pub shelf: Shelf,
+    /// The round's counters.
+    pub tally: Tally,
+}
 
 /// The round's clock and whether it has ended.
-#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Clock {
-    /// Ticks played so far; while the schedule runs, the number (from 0) of
+    /// Ticks played so far; while a tick runs, the number (from 0) of
     /// the tick being played.
     pub tick: u32,
     /// Playing, or how the round ended.
@@ -137,7 +151,7 @@ impl RoundStatus {
 }
 
 /// Drops the next thing from the sky: the round's only randomness.
-#[derive(Resource, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Sky {
     /// The seeded generator; consumed the same way on every target.
     pub rng: Pcg32,
@@ -161,7 +175,7 @@ pub struct Basket {
 }
 
 /// The library shelf: books safely delivered.
-#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shelf {
     /// Books on the shelf (ordinary and golden).
     pub books: u32,
@@ -172,7 +186,7 @@ pub struct Shelf {
 }
 
 /// Counters for the round's statistics and invariants.
-#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Books (of both kinds) that fell from the sky.
     pub books_spawned: u32,

@@ -15,7 +15,7 @@
 //! - [`rules`]: [`RULES_VERSION`] and every tunable ([`Rules::CURRENT`]).
 //! - [`components`]: the ECS components and resources of a round.
 //! - `systems`: the systems of one tick and their fixed order.
-//! - [`round`]: [`Round`], a `bevy_ecs` `World` plus its schedule, stepped
+//! - [`round`]: [`Round`], a `bevy_ecs` `World` plus its tick, stepped
 //!   one tick at a time, recording the input; [`Outcome`].
 //! - [`input_log`]: [`Steer`] and the compact, versioned [`InputLog`].
 //! - [`replay`](mod@replay): [`replay()`] and [`ReplayError`].

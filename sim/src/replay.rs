@@ -84,7 +84,7 @@ pub enum ReplayError {
 /// client that played the round could not have recorded it.
 ///
 /// Each thread keeps one [`Replayer`] for this function, so repeated calls
-/// skip building the `World` and its schedule.
+/// skip building the `World` and its cached queries.
 pub fn replay(seed: Seed, rules: &Rules, log: &InputLog) -> Result<Outcome, ReplayError> {
     thread_local! {
         static REPLAYER: RefCell<Replayer> = RefCell::new(Replayer::new());
@@ -127,16 +127,14 @@ impl Replayer {
         };
         let mut changes = log.changes().iter().peekable();
         let mut steer = Steer::CENTRE;
-        loop {
-            let clock = round.clock();
-            if clock.status != RoundStatus::Playing {
-                break;
-            }
+        let mut clock = round.clock();
+        while clock.status == RoundStatus::Playing {
             if let Some(change) = changes.next_if(|change| change.tick == clock.tick) {
                 steer = change.steer;
             }
-            round.advance(steer);
+            clock = round.advance(steer);
         }
+        round.refresh_view();
         match changes.next() {
             Some(change) => Err(ReplayError::TickPastEnd {
                 tick: change.tick,

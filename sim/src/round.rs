@@ -1,4 +1,4 @@
-//! One round, tick by tick: the `World`, its schedule, the recorded input,
+//! One round, tick by tick: the `World`, its tick, the recorded input,
 //! and read access to what is on screen.
 
 use core::fmt;
@@ -9,8 +9,8 @@ use rand_pcg::Pcg32;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{
-    Basket, Clock, Fairy, Falling, FallingKind, Position, RoundRules, RoundStatus, Shelf, Sky,
-    Steering, Tally,
+    Basket, Board, Clock, Fairy, Falling, FallingKind, Position, RoundStatus, Shelf, Sky, Steering,
+    Tally,
 };
 use crate::hash::StateHasher;
 use crate::{InputLog, Rules, Seed, Steer, systems};
@@ -56,7 +56,7 @@ pub struct FallingView {
 /// A round being played (by the client, live) or replayed (by the server).
 pub struct Round {
     world: World,
-    schedule: Schedule,
+    tick: systems::TickState,
     fairy: Entity,
     falling: QueryState<(Entity, &'static Falling, &'static Position)>,
     log: InputLog,
@@ -69,9 +69,10 @@ impl Round {
         let mut world = World::new();
         let fairy = world.spawn(Fairy).id();
         let falling = world.query::<(Entity, &Falling, &Position)>();
+        let tick = systems::TickState::new(&mut world);
         let mut round = Round {
             world,
-            schedule: systems::tick_schedule(),
+            tick,
             fairy,
             falling,
             log: InputLog::new(),
@@ -82,9 +83,9 @@ impl Round {
 
     /// Starts over as a new round dealt by `seed`, played by `rules`,
     /// exactly as [`Round::new`] would, but keeping the `World` and the
-    /// built schedule (building them costs about a quarter of replaying a
-    /// whole round).
+    /// tick's cached queries and buffers.
     pub fn restart(&mut self, seed: Seed, rules: &Rules) {
+        self.falling.update_archetypes(&self.world);
         let in_sky: Vec<Entity> = self
             .falling
             .iter_manual(&self.world)
@@ -101,15 +102,17 @@ impl Round {
             .entity_mut(self.fairy)
             .insert((start, Steering::default(), Basket::default()));
 
-        self.world.insert_resource(RoundRules(*rules));
-        self.world.insert_resource(Clock::default());
-        self.world.insert_resource(Sky {
-            rng: Pcg32::seed_from_u64(seed.0),
-            next_index: 0,
-            next_drop_tick: 0,
+        self.world.entity_mut(self.fairy).insert(Board {
+            rules: *rules,
+            clock: Clock::default(),
+            sky: Sky {
+                rng: Pcg32::seed_from_u64(seed.0),
+                next_index: 0,
+                next_drop_tick: 0,
+            },
+            shelf: Shelf::default(),
+            tally: Tally::default(),
         });
-        self.world.insert_resource(Shelf::default());
-        self.world.insert_resource(Tally::default());
         self.log = InputLog::new();
     }
 
@@ -121,17 +124,29 @@ impl Round {
         }
         self.log.record(self.tick(), steer);
         self.advance(steer);
+        self.refresh_view();
     }
 
-    /// Plays one tick without recording it (replay already has the log).
-    /// The caller checks that the round is not over.
-    pub(crate) fn advance(&mut self, steer: Steer) {
-        if let Some(mut steering) = self.world.get_mut::<Steering>(self.fairy) {
-            steering.0 = steer;
-        }
-        self.schedule.run(&mut self.world);
-        // Cheap when nothing changed; keeps `falling()` seeing every entity.
+    /// Plays one tick without recording it (replay already has the log),
+    /// and answers the clock after it. The caller checks that the round is
+    /// not over.
+    /// Until [`Round::refresh_view`], [`Round::falling`] may miss things of
+    /// a kind new to the world.
+    pub(crate) fn advance(&mut self, steer: Steer) -> Clock {
+        systems::run_tick(&mut self.world, self.fairy, steer, &mut self.tick)
+    }
+
+    /// Lets [`Round::falling`] (and so the state hash) see every thing in
+    /// the sky, after ticks played with [`Round::advance`]. Cheap, but not
+    /// free: replay calls it once per round rather than once per tick.
+    pub(crate) fn refresh_view(&mut self) {
         self.falling.update_archetypes(&self.world);
+    }
+
+    fn board(&self) -> &Board {
+        self.world
+            .get::<Board>(self.fairy)
+            .expect("the fairy's entity holds the board from `Round::new` on")
     }
 
     /// Whether the round has ended (shelf full or time up).
@@ -146,12 +161,12 @@ impl Round {
 
     /// The clock: ticks played and whether (and how) the round ended.
     pub fn clock(&self) -> Clock {
-        *self.world.resource::<Clock>()
+        self.board().clock
     }
 
     /// The rules this round is played by.
     pub fn rules(&self) -> &Rules {
-        &self.world.resource::<RoundRules>().0
+        &self.board().rules
     }
 
     /// The fairy.
@@ -187,12 +202,12 @@ impl Round {
 
     /// The books on the shelf.
     pub fn shelf(&self) -> Shelf {
-        *self.world.resource::<Shelf>()
+        self.board().shelf
     }
 
     /// Counters: books spawned, soaked, missed; clouds touched.
     pub fn tally(&self) -> Tally {
-        *self.world.resource::<Tally>()
+        self.board().tally
     }
 
     /// The outcome so far (final once [`Round::is_over`]).
@@ -215,7 +230,7 @@ impl Round {
         in_sky.sort_unstable_by_key(|thing| thing.index);
 
         let clock = self.clock();
-        let sky = self.world.resource::<Sky>();
+        let sky = &self.board().sky;
         let fairy = self.fairy().position;
         let basket = self.basket();
         let shelf = self.shelf();
@@ -252,6 +267,12 @@ impl Round {
     /// The input recorded so far.
     pub fn input_log(&self) -> &InputLog {
         &self.log
+    }
+
+    /// The fairy's entity, for tests that stage a scene.
+    #[cfg(test)]
+    pub(crate) fn fairy_entity(&self) -> Entity {
+        self.fairy
     }
 
     /// The world, for tests that stage a scene.

@@ -1,54 +1,112 @@
-//! The systems of one tick and the schedule that runs them, in this order:
+//! One tick of the round, as plain functions over the `World`, in this
+//! order:
 //!
 //! 1. [`steer_fairy`]: the fairy flies towards the player's steer.
-//! 2. [`fall`]: everything in the sky falls.
-//! 3. [`catch_and_miss`]: the fairy catches what she touches, in spawn order
-//!    (books go into her basket, a cloud soaks the basket); what fell past
-//!    the bottom edge is gone.
+//! 2. [`fall_and_meet`]: everything in the sky falls; what then touches the
+//!    fairy is a contact, what fell past the bottom edge is missed.
+//! 3. [`catch`]: the fairy catches her contacts in spawn order (books go into
+//!    her basket, a cloud soaks the basket).
 //! 4. [`shelve_books`]: a basket carried long enough lands on the shelf.
 //! 5. [`drop_from_sky`]: the next book or cloud appears at the top.
 //! 6. [`advance_clock`]: the tick ends; the round ends when the shelf is full
 //!    or the time is up.
 //!
-//! The chain fixes the order; nothing that changes the outcome depends on
-//! query iteration order (contacts are sorted by spawn index). Spawning and
-//! despawning are commands, applied once, at the end of the tick: there is
-//! no sync point inside a tick (each costs time on every tick the server
-//! replays), so a thing caught this tick still counts towards
-//! [`Rules::max_drops`], and a new drop is first moved on the next tick.
+//! Then what was caught or missed leaves the world. The order is the code's
+//! own; nothing that changes the outcome depends on query iteration order
+//! (contacts are sorted by spawn index; whether a thing touches the fairy
+//! depends only on where it and the fairy are after moving, so falling and
+//! meeting in one pass is the same as one after the other). A thing caught
+//! this tick still counts towards [`Rules::max_drops`], and a new drop is
+//! first moved on the next tick.
+//!
+//! Why plain functions rather than a `Schedule`: the server replays every
+//! round it counts, 900 ticks each, and a schedule's executor, its
+//! per-system parameter fetching and its deferred commands cost several
+//! times the rules themselves on every tick. Here a tick is a few cached
+//! queries and resource lookups, and allocates nothing once its buffers
+//! have grown.
 
 use bevy_ecs::prelude::*;
-use bevy_ecs::schedule::{ScheduleBuildSettings, SingleThreadedExecutor};
 use rand::Rng as _;
 
 use crate::components::{
-    Basket, Clock, Fairy, Falling, FallingKind, Position, RoundRules, RoundStatus, Shelf, Sky,
-    Steering, Tally,
+    Basket, Board, Clock, Fairy, Falling, FallingKind, Position, RoundStatus, Steering,
 };
 use crate::{Rules, Steer};
 
-/// The schedule of one tick: the systems above, chained, on one thread (a
-/// tick is far too small to gain from threads, and one thread is the same
-/// everywhere, including wasm), with commands applied at the end.
-pub(crate) fn tick_schedule() -> Schedule {
-    let mut schedule = Schedule::default();
-    schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.set_build_settings(ScheduleBuildSettings {
-        auto_insert_apply_deferred: false,
-        ..ScheduleBuildSettings::default()
-    });
-    schedule.add_systems(
+/// The cached queries and buffers of [`run_tick`], kept with the round so
+/// that a tick builds and allocates nothing.
+pub(crate) struct TickState {
+    fairy: QueryState<
         (
-            steer_fairy,
-            fall,
-            catch_and_miss,
-            shelve_books,
-            drop_from_sky,
-            advance_clock,
-        )
-            .chain(),
-    );
-    schedule
+            &'static mut Position,
+            &'static mut Steering,
+            &'static mut Basket,
+            &'static mut Board,
+        ),
+        With<Fairy>,
+    >,
+    in_sky: QueryState<(Entity, &'static Falling, &'static mut Position), Without<Fairy>>,
+    /// The fairy's contacts this tick.
+    contacts: Vec<(Falling, Entity)>,
+    /// What leaves the world at the end of the tick.
+    gone: Vec<Entity>,
+}
+
+impl TickState {
+    pub(crate) fn new(world: &mut World) -> Self {
+        Self {
+            fairy: world.query_filtered(),
+            in_sky: world.query_filtered(),
+            contacts: Vec::new(),
+            gone: Vec::new(),
+        }
+    }
+}
+
+/// The fairy during a tick: read once at its start, written back at its end.
+struct FairyNow {
+    position: Position,
+    steer: Steer,
+    basket: Basket,
+}
+
+/// Plays one tick of `world`, whose fairy is `fairy`, steered by `steer`;
+/// answers the clock after it.
+pub(crate) fn run_tick(
+    world: &mut World,
+    fairy: Entity,
+    steer: Steer,
+    state: &mut TickState,
+) -> Clock {
+    let Ok((position, _, basket, board)) = state.fairy.get_mut(world, fairy) else {
+        return Clock::default();
+    };
+    let mut now = FairyNow {
+        position: *position,
+        steer,
+        basket: *basket,
+    };
+    let mut board = board.clone();
+    steer_fairy(&board.rules, &mut now);
+    let in_sky = fall_and_meet(world, &mut board, &now, state);
+    catch(&mut board, &mut now, state);
+    shelve_books(&mut board, &mut now);
+    drop_from_sky(world, &mut board, in_sky);
+    advance_clock(&mut board);
+    let clock = board.clock;
+    if let Ok((mut position, mut steering, mut basket, mut stored)) =
+        state.fairy.get_mut(world, fairy)
+    {
+        *position.bypass_change_detection() = now.position;
+        steering.bypass_change_detection().0 = now.steer;
+        *basket.bypass_change_detection() = now.basket;
+        *stored.bypass_change_detection() = board;
+    }
+    for entity in state.gone.drain(..) {
+        world.despawn(entity);
+    }
+    clock
 }
 
 /// `start + (end - start) * clock / round_ticks`: a tunable that moves
@@ -76,63 +134,63 @@ pub(crate) fn fly_toward(rules: &Rules, x: i32, steer: Steer) -> i32 {
 }
 
 /// Flies the fairy one tick towards the player's steer.
-pub(crate) fn steer_fairy(
-    rules: Res<RoundRules>,
-    fairy: Single<(&mut Position, &Steering), With<Fairy>>,
-) {
-    let (mut position, steering) = fairy.into_inner();
-    position.x = fly_toward(&rules.0, position.x, steering.0);
+fn steer_fairy(rules: &Rules, fairy: &mut FairyNow) {
+    fairy.position.x = fly_toward(rules, fairy.position.x, fairy.steer);
 }
 
-/// Moves everything in the sky down by its falling speed.
-pub(crate) fn fall(mut falling: Query<(&Falling, &mut Position)>) {
-    for (falling, mut position) in &mut falling {
-        position.y = position.y.saturating_add(falling.fall_speed);
-    }
-}
-
-/// Resolves the fairy's contacts in spawn order (a book caught, then a cloud
-/// touched in the same tick, is soaked), and removes what fell past the
-/// bottom edge.
-pub(crate) fn catch_and_miss(
-    mut commands: Commands,
-    rules: Res<RoundRules>,
-    clock: Res<Clock>,
-    mut tally: ResMut<Tally>,
-    fairy: Single<(&Position, &mut Basket), With<Fairy>>,
-    falling: Query<(Entity, &Falling, &Position), Without<Fairy>>,
-    // Kept between ticks so that a tick allocates nothing once it has grown.
-    mut contacts: Local<Vec<(Falling, Entity)>>,
-) {
-    let rules = &rules.0;
-    let (fairy, mut basket) = fairy.into_inner();
+/// Moves everything in the sky down by its falling speed; then notes what
+/// touches the fairy as a contact, and marks what fell past the bottom edge
+/// gone (a book of those is missed). Answers how many things are in the sky.
+fn fall_and_meet(
+    world: &mut World,
+    board: &mut Board,
+    fairy: &FairyNow,
+    state: &mut TickState,
+) -> usize {
+    let rules = &board.rules;
     let fairy_half = rules.fairy_half_size();
-    for (entity, thing, position) in &falling {
+    let mut in_sky = 0;
+    for (entity, thing, mut moving) in state.in_sky.iter_mut(world) {
+        in_sky += 1;
+        // Nothing reads change ticks: skip writing them for every thing on
+        // every tick.
+        let position = moving.bypass_change_detection();
+        position.y = position.y.saturating_add(thing.fall_speed);
         let half = thing.kind.half_size(rules);
-        if fairy.boxes_overlap(fairy_half, *position, half) {
-            contacts.push((*thing, entity));
+        if fairy.position.boxes_overlap(fairy_half, *position, half) {
+            state.contacts.push((*thing, entity));
         } else if position.y.saturating_sub(half.1) > rules.field_height {
-            if thing.kind.is_book() {
-                tally.books_missed += 1;
-            }
-            commands.entity(entity).despawn();
+            board.tally.books_missed += u32::from(thing.kind.is_book());
+            state.gone.push(entity);
         }
     }
-    contacts.sort_unstable_by_key(|(thing, _)| thing.index);
-    for (thing, entity) in contacts.drain(..) {
-        commands.entity(entity).despawn();
+    in_sky
+}
+
+/// Resolves the fairy's contacts in spawn order: a book caught, then a
+/// cloud touched in the same tick, is soaked.
+fn catch(board: &mut Board, fairy: &mut FairyNow, state: &mut TickState) {
+    if state.contacts.len() > 1 {
+        state
+            .contacts
+            .sort_unstable_by_key(|(thing, _)| thing.index);
+    }
+    let rules = &board.rules;
+    let basket = &mut fairy.basket;
+    for (thing, entity) in state.contacts.drain(..) {
+        state.gone.push(entity);
         match thing.kind {
             FallingKind::Book | FallingKind::GoldenBook => {
                 if basket.books == 0 {
-                    basket.shelve_tick = clock.tick.saturating_add(rules.carry_ticks);
+                    basket.shelve_tick = board.clock.tick.saturating_add(rules.carry_ticks);
                 }
                 basket.books += 1;
                 basket.golden_books += u32::from(thing.kind == FallingKind::GoldenBook);
                 basket.score = basket.score.saturating_add(thing.kind.score(rules));
             }
             FallingKind::Cloud => {
-                tally.clouds_touched += 1;
-                tally.books_soaked += basket.books;
+                board.tally.clouds_touched += 1;
+                board.tally.books_soaked += basket.books;
                 *basket = Basket::default();
             }
         }
@@ -140,32 +198,24 @@ pub(crate) fn catch_and_miss(
 }
 
 /// Puts the basket on the shelf once it has been carried `carry_ticks`.
-pub(crate) fn shelve_books(
-    clock: Res<Clock>,
-    mut shelf: ResMut<Shelf>,
-    mut basket: Single<&mut Basket, With<Fairy>>,
-) {
-    if basket.books > 0 && clock.tick >= basket.shelve_tick {
+fn shelve_books(board: &mut Board, fairy: &mut FairyNow) {
+    let basket = &mut fairy.basket;
+    if basket.books > 0 && board.clock.tick >= basket.shelve_tick {
+        let shelf = &mut board.shelf;
         shelf.books += basket.books;
         shelf.golden_books += basket.golden_books;
         shelf.score = shelf.score.saturating_add(basket.score);
-        **basket = Basket::default();
+        *basket = Basket::default();
     }
 }
 
 /// When its time has come, drops the next book or cloud just above the top
 /// edge. The pace rises over the round: drops come more often, fall faster,
 /// and are more often clouds.
-pub(crate) fn drop_from_sky(
-    mut commands: Commands,
-    rules: Res<RoundRules>,
-    clock: Res<Clock>,
-    mut sky: ResMut<Sky>,
-    mut tally: ResMut<Tally>,
-    falling: Query<(), With<Falling>>,
-) {
-    let rules = &rules.0;
-    let now = clock.tick;
+fn drop_from_sky(world: &mut World, board: &mut Board, in_sky: usize) {
+    let rules = &board.rules;
+    let now = board.clock.tick;
+    let sky = &mut board.sky;
     if now < sky.next_drop_tick {
         return;
     }
@@ -209,15 +259,16 @@ pub(crate) fn drop_from_sky(
     // The clamps keep the values inside the narrower types.
     sky.next_drop_tick = now.saturating_add(interval.clamp(1, i64::from(u32::MAX)) as u32);
 
-    if falling.iter().len() >= rules.max_drops as usize {
+    // What was caught or missed this tick is still in the sky: it counts.
+    if in_sky >= rules.max_drops as usize {
         return;
     }
     let index = sky.next_index;
     sky.next_index += 1;
     if kind.is_book() {
-        tally.books_spawned += 1;
+        board.tally.books_spawned += 1;
     }
-    commands.spawn((
+    world.spawn((
         Falling {
             index,
             kind,
@@ -228,11 +279,12 @@ pub(crate) fn drop_from_sky(
 }
 
 /// Ends the tick, and the round once the shelf is full or the time is up.
-pub(crate) fn advance_clock(rules: Res<RoundRules>, shelf: Res<Shelf>, mut clock: ResMut<Clock>) {
+fn advance_clock(board: &mut Board) {
+    let clock = &mut board.clock;
     clock.tick += 1;
-    if shelf.books >= rules.0.shelf_target {
+    if board.shelf.books >= board.rules.shelf_target {
         clock.status = RoundStatus::ShelfFull;
-    } else if clock.tick >= rules.0.round_ticks {
+    } else if clock.tick >= board.rules.round_ticks {
         clock.status = RoundStatus::TimeUp;
     }
 }
@@ -245,7 +297,9 @@ mod tests {
     /// A round under `rules` where nothing falls unless the test puts it there.
     fn quiet_round(rules: &Rules) -> Round {
         let mut round = Round::new(Seed(0), rules);
-        round.world_mut().resource_mut::<Sky>().next_drop_tick = u32::MAX;
+        let fairy = round.fairy_entity();
+        let mut board = round.world_mut().get_mut::<Board>(fairy).unwrap();
+        board.sky.next_drop_tick = u32::MAX;
         round
     }
 

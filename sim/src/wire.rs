@@ -65,6 +65,9 @@ pub struct Receipt {
     pub today_participations: u64,
     /// The book this participation funded or counts toward.
     pub book: BookStatus,
+    /// The player's share code: their share link is `/s/{share_code}`.
+    #[serde(default)]
+    pub share_code: Option<String>,
 }
 
 /// What a participation funded (books are numbered from 1).
@@ -273,6 +276,25 @@ pub struct ParticipationRecord {
     pub books_caught: u32,
     /// The book this participation funded or counts toward, as it stands now.
     pub book: BookStatus,
+    /// The player's share code: their share link is `/s/{share_code}`.
+    #[serde(default)]
+    pub share_code: Option<String>,
+}
+
+/// What a player's sharing brought (`GET /api/players/{player_id}/sharing`).
+/// Recognition only: it funds and unlocks nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerSharing {
+    /// The player's share code (none before their first counted round).
+    pub share_code: Option<String>,
+    /// Their share link's path, `/s/{share_code}`.
+    pub share_path: Option<String>,
+    /// Friends whose first counted round came through their link.
+    pub referred_players: u64,
+    /// The player's own counted participations.
+    pub participations: u64,
+    /// Their preview card (1200x630 PNG), under its content-hashed path.
+    pub card_path: Option<String>,
 }
 
 #[cfg(test)]

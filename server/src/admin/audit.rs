@@ -72,6 +72,21 @@ impl AuditQuery {
     }
 }
 
+/// Longest detail shown or exported, in characters (a spreadsheet cell
+/// holds at most 32,767).
+const MAX_DETAIL_CHARS: usize = 2_000;
+
+/// `detail`, cut to [`MAX_DETAIL_CHARS`] with `…` when longer.
+fn shortened(detail: &str) -> String {
+    if detail.chars().count() <= MAX_DETAIL_CHARS {
+        detail.to_owned()
+    } else {
+        let mut cut: String = detail.chars().take(MAX_DETAIL_CHARS).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 fn audit_table(records: &[AuditRecord], query: &AuditQuery, period: Period) -> AdminResult<Table> {
     let column = |key, zh, en, kind, note_zh, note_en| Column {
         key,
@@ -165,7 +180,7 @@ fn audit_table(records: &[AuditRecord], query: &AuditQuery, period: Period) -> A
             entry.actor.address.clone().map_or(Cell::Empty, Cell::Id),
             Cell::text(format!("{} {}", entry.action.zh(), entry.action.en())),
             Cell::text(&entry.target),
-            Cell::text(&entry.detail),
+            Cell::text(shortened(&entry.detail)),
         ]);
     }
     Ok(table)

@@ -34,5 +34,5 @@ pub use open_data::{
     BookRecord, BookState, Difference, ListedSchool, OpenData, SchoolListVersion, VerifyReport,
     verify,
 };
-pub use report::{Report, SchoolTally};
+pub use report::{Report, SchoolTally, SharingFigures, TopCode};
 pub use schedule::{Pledge, PledgeError, PledgeSchedule, Slot};

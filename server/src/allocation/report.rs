@@ -85,6 +85,28 @@ pub struct AreaRow {
     pub progress: Progress,
 }
 
+/// The campaign's sharing figures: codes only, no personal data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingFigures {
+    /// Participations that came through a share link.
+    pub participations_via_share: u64,
+    /// Players whose first counted participation came through a share link.
+    pub referred_players: u64,
+    /// The codes that referred the most players, most first.
+    pub top_codes: Vec<TopCode>,
+}
+
+/// One of the top referring codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopCode {
+    /// The code.
+    pub code: String,
+    /// Players it referred.
+    pub referred_players: u64,
+    /// Participations that came through it.
+    pub participations: u64,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
@@ -96,6 +118,9 @@ pub struct Report {
     pub counties: Vec<AreaRow>,
     /// By school, in id order.
     pub schools: Vec<SchoolTally>,
+    /// What share links brought.
+    #[serde(default)]
+    pub sharing: SharingFigures,
 }
 
 /// One line of the report's CSV form.
@@ -139,6 +164,7 @@ impl Report {
         books_funded: u64,
         books_pledged: u64,
         mut schools: Vec<SchoolTally>,
+        sharing: SharingFigures,
     ) -> Self {
         schools.sort_unstable_by(|a, b| a.school.id.cmp(&b.school.id));
         let mut totals = Totals {
@@ -182,6 +208,7 @@ impl Report {
             provinces,
             counties,
             schools,
+            sharing,
         }
     }
 
@@ -264,6 +291,7 @@ mod tests {
                 school("a", "贵州省", "522634", 2),
                 school("b", "贵州省", "522634", 3),
             ],
+            SharingFigures::default(),
         );
         assert_eq!(
             report.totals.progress,
@@ -302,7 +330,7 @@ mod tests {
     fn names_that_look_like_formulas_are_quoted_in_the_csv() {
         let mut tally = school("a", "=cmd|' /C calc'!A0", "522634", 2);
         tally.school.name = "=HYPERLINK(\"http://x\",\"y\")".into();
-        let report = Report::build(1, 2, 2, vec![tally]);
+        let report = Report::build(1, 2, 2, vec![tally], SharingFigures::default());
         let csv = String::from_utf8(report.to_csv().unwrap()).unwrap();
         let school_line = csv.lines().last().expect("the school's line");
         assert_eq!(

@@ -45,11 +45,14 @@ pub async fn show_participation(
     let Some(participation) = state.store.participation_book(number).await? else {
         return Ok(not_found());
     };
+    let base_url = state.public_base_url(&headers);
+    let page_url = format!("{base_url}/p/{number}");
     let view = ParticipationView {
         number,
         counted_at_ms: participation.finished_at_ms,
         book: participation.book,
-        page_url: format!("{}/p/{number}", state.public_base_url(&headers)),
+        open_graph: Some(state.campaign_open_graph(&base_url, page_url.clone())),
+        page_url,
     };
     Ok(pages::participation_page(&view).into_response())
 }
@@ -58,11 +61,15 @@ pub async fn show_participation(
 pub async fn show_school(
     State(state): State<AppState>,
     Path(school): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let Some(found) = state.store.school_books(&school).await? else {
         return Ok(not_found());
     };
+    let base_url = state.public_base_url(&headers);
+    let page_url = format!("{base_url}/schools/{}", found.tally.school.id);
     let view = SchoolView {
+        open_graph: Some(state.campaign_open_graph(&base_url, page_url)),
         school: found.school_ref(),
         pupils: found.tally.pupils,
         target_books: found.tally.target_books,

@@ -1,13 +1,17 @@
-//! `GET /api/players/{player_id}/participations`: a player's own history.
+//! A player's own pages of the API: their history, and their share link
+//! with what it brought.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use serde::Deserialize;
-use sim::wire::{ParticipationRecord, RejectReason};
+use sim::wire::{ParticipationRecord, PlayerSharing, RejectReason};
 
 use crate::domain::PlayerId;
 use crate::error::AppError;
+use crate::share::CardVariant;
+use crate::share::links;
 use crate::state::AppState;
 use crate::store::Participation;
 
@@ -35,4 +39,33 @@ pub async fn list_participations(
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let history = state.store.player_history(player, limit).await?;
     Ok(Json(history.iter().map(Participation::record).collect()))
+}
+
+/// `GET /api/players/{player_id}/sharing`: the player's share link and what
+/// it brought (zeros for a player never counted). Recognition only.
+pub async fn get_sharing(
+    State(state): State<AppState>,
+    Path(player_text): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<PlayerSharing>, AppError> {
+    let player = PlayerId::parse(&player_text).map_err(|_| RejectReason::MalformedRequest)?;
+    let Some(standing) = state.store.player_standing(player).await? else {
+        return Ok(Json(PlayerSharing {
+            share_code: None,
+            share_path: None,
+            referred_players: 0,
+            participations: 0,
+            card_path: None,
+        }));
+    };
+    let base_url = state.public_base_url(&headers);
+    let code = standing.code;
+    let card = state.share_card_data(code, Some(&standing), &base_url);
+    Ok(Json(PlayerSharing {
+        share_code: Some(code.to_string()),
+        share_path: Some(links::share_path(code)),
+        referred_players: standing.referred_players,
+        participations: standing.owner_participations,
+        card_path: Some(links::share_card_path(code, &card, CardVariant::Og)),
+    }))
 }

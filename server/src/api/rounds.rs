@@ -17,7 +17,7 @@ use sim::{Outcome, RULES_VERSION, Rules, Seed};
 
 use super::body_refusal;
 use crate::caps::ClientAddress;
-use crate::domain::{PlayerId, ReferralCode, RoundId};
+use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey, RequestFingerprint};
 use crate::state::AppState;
@@ -57,7 +57,7 @@ fn start(
     };
     let referral = match request.referral.as_deref() {
         None | Some("") => None,
-        Some(text) => Some(ReferralCode::parse(text).map_err(|_| RejectReason::MalformedRequest)?),
+        Some(text) => Some(ShareCode::parse(text).map_err(|_| RejectReason::MalformedRequest)?),
     };
     let claims = RoundClaims {
         round: RoundId::random(),

@@ -5,13 +5,13 @@ pub mod account;
 mod day;
 mod ids;
 pub mod period;
-mod referral;
+mod share_code;
 
 pub use account::{Role, UserId, UserName};
 pub use day::ChinaDay;
 pub use ids::{PlayerId, RoundId};
 pub use period::{Period, Preset};
-pub use referral::ReferralCode;
+pub use share_code::ShareCode;
 
 /// Why a piece of client-supplied text is not a valid domain value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,13 +22,11 @@ pub enum ParseError {
         /// Which identifier was being parsed (`round`, `player`).
         kind: &'static str,
     },
-    /// A referral code outside the allowed length or alphabet.
-    #[error("a referral code is {min}-{max} characters of A-Z, a-z, 0-9, '-' or '_'")]
-    BadReferral {
-        /// Shortest allowed code, in characters.
-        min: usize,
-        /// Longest allowed code, in characters.
-        max: usize,
+    /// A share code of the wrong length or alphabet.
+    #[error("a share code is {len} characters of 0-9 and A-Z except I, L, O and U")]
+    BadShareCode {
+        /// Its length, in characters.
+        len: usize,
     },
     /// An `Idempotency-Key` that is empty, too long or not visible ASCII.
     #[error("an idempotency key is 1-{max} visible ASCII characters")]

@@ -20,6 +20,8 @@ mod school;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use qrcode::{EcLevel, QrCode, render::svg};
 
+use crate::share::meta::OpenGraph;
+
 pub use participation::{ParticipationView, participation_page};
 pub use receive::{ReceiveView, receive_page};
 pub use report::report_page;
@@ -65,8 +67,14 @@ enum Audience {
     SecretLink,
 }
 
-/// The frame around every page. `title` is shown in the browser's tab.
-fn layout(title: &str, audience: Audience, content: Markup) -> Markup {
+/// The frame around every page. `title` is shown in the browser's tab;
+/// `open_graph` are the page's link-preview tags, if it has any.
+fn layout(
+    title: &str,
+    audience: Audience,
+    open_graph: Option<&OpenGraph>,
+    content: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -80,6 +88,9 @@ fn layout(title: &str, audience: Audience, content: Markup) -> Markup {
                     meta name="referrer" content="no-referrer";
                 }
                 title { (title) " · " (SITE_ZH) }
+                @if let Some(open_graph) = open_graph {
+                    (open_graph.tags())
+                }
                 style {
                     (PreEscaped(CSS))
                     (PreEscaped(crate::tables::TABLE_CSS))
@@ -121,6 +132,7 @@ pub fn not_found_page() -> Markup {
     layout(
         "页面不存在 Page not found",
         Audience::Public,
+        None,
         html! {
             h1 { (both("页面不存在", "Page not found")) }
             p { (both("这个地址没有对应的页面。", "Nothing lives at this address.")) }

@@ -7,6 +7,7 @@ use maud::{Markup, html};
 use sim::wire::BookStatus;
 
 use super::{Audience, both, layout, place, qr_code};
+use crate::share::meta::OpenGraph;
 
 /// What the participation page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct ParticipationView {
     /// This page's own absolute URL (`https://example.org/p/123`), printed
     /// and encoded in the QR code.
     pub page_url: String,
+    /// The page's link-preview tags.
+    pub open_graph: Option<OpenGraph>,
 }
 
 /// The page of one participation.
@@ -29,6 +32,7 @@ pub fn participation_page(view: &ParticipationView) -> Markup {
     layout(
         &title,
         Audience::Public,
+        view.open_graph.as_ref(),
         html! {
             h1 {
                 "第 " (view.number) " 次参与 "
@@ -156,6 +160,7 @@ mod tests {
             counted_at_ms: 1_559_363_696_000,
             book,
             page_url: "https://example.org/p/1234".into(),
+            open_graph: None,
         }
     }
 

@@ -34,6 +34,7 @@ pub fn receive_page(view: &ReceiveView) -> Markup {
     layout(
         "确认收到图书 Confirm receipt",
         Audience::SecretLink,
+        None,
         html! {
             h1 { (both("确认收到图书", "Confirm receipt of books")) }
             p { strong { (school.name) } br; (place(school)) }

@@ -36,6 +36,7 @@ pub fn report_page(report: &DrillDown) -> Markup {
     layout(
         "图书去向 Where the books go",
         Audience::Public,
+        None,
         html! {
             style { (PreEscaped(EXTRA_CSS)) }
             h1 { (both("图书去向", "Where the books go")) }

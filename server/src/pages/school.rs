@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sim::wire::SchoolRef;
 
 use super::{Audience, both, layout, place};
+use crate::share::meta::OpenGraph;
 
 /// What the school page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub struct SchoolView {
     pub target_books: u32,
     /// Its books, in book-number order.
     pub books: Vec<BookView>,
+    /// The page's link-preview tags.
+    pub open_graph: Option<OpenGraph>,
 }
 
 /// One of a school's books.
@@ -80,6 +83,7 @@ pub fn school_page(view: &SchoolView) -> Markup {
     layout(
         &school.name,
         Audience::Public,
+        view.open_graph.as_ref(),
         html! {
             h1 { (school.name) }
             p { (place(school)) " · " (both("县代码", "county code")) " " (school.county_code) }
@@ -143,6 +147,7 @@ mod tests {
             },
             pupils: 312,
             target_books: 600,
+            open_graph: None,
             books,
         }
     }

@@ -9,6 +9,15 @@
 //! - [`poster`]: [`poster_pdf`] draws an A4 poster with a large QR code into
 //!   a PDF with krilla, the text kept as real, selectable text.
 //! - [`texts`]: every fixed word drawn, recognition only.
+//! - [`cards`]: serving cards: what a share code's card shows, its
+//!   content-hashed file name, and drawing off the async threads, one at a
+//!   time, into a bounded cache.
+//! - [`meta`]: the Open Graph and Twitter tags of a page.
+//! - [`links`]: the handlers: `/s/{code}`, the cards, `robots.txt`.
+//!
+//! Share codes themselves, and who they credit, are the ledger's
+//! (`store::rules`): a referred player's first counted round credits the
+//! sharer in the transaction that counts it.
 //!
 //! Both drawings are pure, synchronous functions from plain structs to
 //! bytes: no I/O, no clock, and no database type. Cards and posters share
@@ -18,7 +27,10 @@
 //! real advances.
 
 pub mod card;
+pub mod cards;
 pub mod fonts;
+pub mod links;
+pub mod meta;
 pub mod poster;
 mod svg;
 pub mod texts;

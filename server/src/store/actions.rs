@@ -14,9 +14,11 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::admin::{Actor, AuditAction, AuditEntry, BookSelection, ShipRequest};
-use super::backend::{Changes, Head, LedgerRead, NewSchoolList, NewShipment, Result, SchoolKey};
+use super::backend::{
+    Changes, Head, LedgerRead, NewSchoolList, NewShareCode, NewShipment, Result, SchoolKey,
+};
 use crate::allocation::{Allocator, ListedSchool, Pledge};
-use crate::domain::ChinaDay;
+use crate::domain::{ChinaDay, ShareCode};
 
 /// An action of an admin (or of a school, for [`Action::Receive`]), with
 /// who asked for it: its audit entry is written in the same transaction.
@@ -57,6 +59,11 @@ pub(crate) enum Action {
         /// Who (whoever holds the link).
         actor: Actor,
     },
+    /// A new share code for a poster, crediting a class or an event.
+    CreatePosterCode {
+        /// The class or event.
+        label: Option<String>,
+    },
 }
 
 /// What an action did.
@@ -71,6 +78,8 @@ pub(crate) enum ActionOutcome {
     /// The school's id and the books it confirmed; `None` for an unknown
     /// secret.
     Received(Option<(String, u64)>),
+    /// The new code.
+    PosterCodeCreated(ShareCode),
 }
 
 /// What an import did.
@@ -277,7 +286,17 @@ pub(crate) async fn decide(
                 });
                 next_id += 1;
             }
-            let ids: Vec<String> = made.iter().map(|m| format!("#{}", m.shipment)).collect();
+            // A shipment of a whole county or range can make thousands of
+            // shipments: the first ones are named, the rest counted.
+            const NAMED: usize = 20;
+            let mut ids: Vec<String> = made
+                .iter()
+                .take(NAMED)
+                .map(|m| format!("#{}", m.shipment))
+                .collect();
+            if made.len() > NAMED {
+                ids.push(format!("… (+{})", made.len() - NAMED));
+            }
             changes.audit.push(AuditEntry {
                 at_ms: now_ms,
                 actor,
@@ -328,6 +347,18 @@ pub(crate) async fn decide(
                     ActionOutcome::Received(Some((school, count)))
                 }
             }
+        }
+        Action::CreatePosterCode { label } => {
+            let code = super::rules::fresh_codes(tx, 1)
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::Inconsistent("no fresh share code".into()))?;
+            changes.share_codes.push(NewShareCode {
+                code,
+                owner: None,
+                label,
+            });
+            ActionOutcome::PosterCodeCreated(code)
         }
     };
     Ok((outcome, changes))

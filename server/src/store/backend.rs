@@ -31,7 +31,7 @@ use crate::allocation::{
     Allocation, BookRecord, BookState, Candidate, ListedSchool, Pledge, SchoolListVersion,
     SchoolTally,
 };
-use crate::domain::{PlayerId, ReferralCode, Role, RoundId, UserName};
+use crate::domain::{PlayerId, Role, RoundId, ShareCode, UserName};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 
 /// Short for the store's results.
@@ -68,6 +68,67 @@ pub(crate) struct AllocationTables {
     pub seats: HashMap<String, u32>,
     /// The latest school list version and its schools.
     pub latest_list: Option<(u32, Vec<Candidate>)>,
+}
+
+/// A counted player, as the ledger keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlayerRow {
+    /// Their share code (`None` only for players counted before share codes
+    /// existed, until they are counted again).
+    pub share_code: Option<ShareCode>,
+    /// Participations counted.
+    pub participations: u64,
+    /// The number of their latest participation.
+    pub latest: u64,
+    /// The code whose link brought them, if it was credited.
+    pub referred_by: Option<ShareCode>,
+}
+
+/// A share code, as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShareCodeRow {
+    /// The player it belongs to; `None` for a poster's code.
+    pub owner: Option<PlayerId>,
+    /// A poster's class or event.
+    pub label: Option<String>,
+    /// Players whose first counted participation came through it.
+    pub referred_players: u64,
+    /// Participations that came through it.
+    pub participations: u64,
+}
+
+/// How a share code's tallies (or the campaign's) move.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ShareDelta {
+    /// Players newly referred.
+    pub referred_players: u64,
+    /// Participations newly credited.
+    pub participations: u64,
+}
+
+/// How one player's row moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlayerChange {
+    /// Set when the player gets a row or a share code: the code, and the
+    /// code that referred them (a new player only).
+    pub new_code: Option<(ShareCode, Option<ShareCode>)>,
+    /// Whether the player has no row yet.
+    pub first_time: bool,
+    /// Participations newly counted.
+    pub participations: u64,
+    /// Their latest participation's number.
+    pub latest: u64,
+}
+
+/// A new share code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewShareCode {
+    /// The code.
+    pub code: ShareCode,
+    /// The player it belongs to; `None` for a poster's code.
+    pub owner: Option<PlayerId>,
+    /// A poster's class or event.
+    pub label: Option<String>,
 }
 
 /// Which school: by id (its public page) or by the secret of its receipt
@@ -160,6 +221,29 @@ pub(crate) trait LedgerRead: Send {
 
     /// The id the next shipment gets.
     fn next_shipment_id(&mut self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The rows of those of `players` who were ever counted.
+    fn players(
+        &mut self,
+        players: Vec<PlayerId>,
+    ) -> impl Future<Output = Result<HashMap<PlayerId, PlayerRow>>> + Send;
+
+    /// The rows of those of `codes` that exist.
+    fn share_codes(
+        &mut self,
+        codes: Vec<ShareCode>,
+    ) -> impl Future<Output = Result<HashMap<ShareCode, ShareCodeRow>>> + Send;
+
+    /// The codes that referred the most players (at least one), most first,
+    /// at most `limit`.
+    fn top_share_codes(
+        &mut self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(ShareCode, ShareCodeRow)>>> + Send;
+
+    /// The campaign's sharing tallies: players referred and participations
+    /// that came through a share link.
+    fn share_totals(&mut self) -> impl Future<Output = Result<ShareDelta>> + Send;
 
     /// The allocated books `selection` takes, with their schools, by number.
     fn allocated_books(
@@ -397,7 +481,7 @@ pub(crate) struct NewRow {
     /// Who played it.
     pub player: PlayerId,
     /// The share link the player came from.
-    pub referral: Option<ReferralCode>,
+    pub referral: Option<ShareCode>,
     /// When it was counted, in ms since the Unix epoch.
     pub finished_at_ms: u64,
     /// Its China day number.
@@ -491,8 +575,14 @@ pub(crate) struct Changes {
     pub confirmed_shipments: Vec<u64>,
     /// Per China day: its participations after this transaction (absolute).
     pub day_counts: BTreeMap<i64, u64>,
-    /// Per referral code: participations it brought in this transaction.
-    pub referral_increments: BTreeMap<ReferralCode, u64>,
+    /// Players whose rows move.
+    pub players: BTreeMap<PlayerId, PlayerChange>,
+    /// Share codes to create.
+    pub share_codes: Vec<NewShareCode>,
+    /// Per share code: how its tallies move.
+    pub share_increments: BTreeMap<ShareCode, ShareDelta>,
+    /// How the campaign's sharing tallies move.
+    pub share_totals: ShareDelta,
     /// Per reason: refusals recorded in this transaction.
     pub rejection_increments: BTreeMap<RejectReason, u64>,
     /// Per school: how its book tallies move.

@@ -11,14 +11,17 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::actions::{self, Action, ActionOutcome};
 use super::admin::{Actor, AdminStore, ShipRequest};
-use super::backend::{Backend, LedgerRead, Result, SchoolKey};
+use super::backend::{Backend, LedgerRead, Result, SchoolKey, ShareCodeRow};
 use super::writer::{Command, Writer, WriterConfig};
 use super::{
     AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
-    PledgeOutcome, RejectionRecord, SchoolBooks, ShipOutcome, Store, StoreError, rules,
+    PledgeOutcome, RejectionRecord, SchoolBooks, ShareStanding, ShipOutcome, Store, StoreError,
+    rules,
 };
-use crate::allocation::{ListedSchool, OpenData, Pledge, PledgeSchedule, Report};
-use crate::domain::{ChinaDay, PlayerId, RoundId};
+use crate::allocation::{
+    ListedSchool, OpenData, Pledge, PledgeSchedule, Report, SharingFigures, TopCode,
+};
+use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
 use crate::metrics::LedgerMetrics;
 
 /// The ledger on backend `B`.
@@ -104,6 +107,59 @@ async fn load_totals(reader: &mut impl LedgerRead, today: ChinaDay) -> Result<Le
         day: today,
         day_participations,
         rejections: reader.rejection_tallies().await?,
+    })
+}
+
+/// What `code` (whose row is `row`) brought, with its owner's latest
+/// participation and its book as they stand now.
+async fn standing(
+    reader: &mut impl LedgerRead,
+    code: ShareCode,
+    row: ShareCodeRow,
+) -> Result<ShareStanding> {
+    let owner = match row.owner {
+        Some(owner) => reader.players(vec![owner]).await?.remove(&owner),
+        None => None,
+    };
+    let latest = match &owner {
+        Some(owner) => {
+            let found = reader.participation(owner.latest).await?;
+            rules::with_books(reader, Vec::from_iter(found))
+                .await?
+                .pop()
+        }
+        None => None,
+    };
+    Ok(ShareStanding {
+        code,
+        label: row.label,
+        referred_players: row.referred_players,
+        participations: row.participations,
+        owner_participations: owner.map_or(0, |owner| owner.participations),
+        latest,
+    })
+}
+
+/// How many referring codes the report lists.
+const TOP_CODES: u32 = 10;
+
+/// The campaign's sharing figures, for the report.
+async fn sharing_figures(reader: &mut impl LedgerRead) -> Result<SharingFigures> {
+    let totals = reader.share_totals().await?;
+    let top_codes = reader
+        .top_share_codes(TOP_CODES)
+        .await?
+        .into_iter()
+        .map(|(code, row)| TopCode {
+            code: code.to_string(),
+            referred_players: row.referred_players,
+            participations: row.participations,
+        })
+        .collect();
+    Ok(SharingFigures {
+        participations_via_share: totals.participations,
+        referred_players: totals.referred_players,
+        top_codes,
     })
 }
 
@@ -203,11 +259,13 @@ impl<B: Backend> Store for Ledger<B> {
         let schedule = schedule(reader.pledges().await?)?;
         let participations = reader.head().await?.counted();
         let schools = reader.school_tallies().await?;
+        let sharing = sharing_figures(&mut reader).await?;
         Ok(Report::build(
             participations,
             schedule.books_funded(participations),
             schedule.books(),
             schools,
+            sharing,
         ))
     }
 
@@ -257,6 +315,37 @@ impl<B: Backend> Store for Ledger<B> {
             school_lists: reader.school_lists().await?,
             books: reader.books().await?,
         })
+    }
+
+    async fn share_standing(&self, code: ShareCode) -> Result<Option<ShareStanding>> {
+        let mut reader = self.backend.reader().await?;
+        let Some(row) = reader.share_codes(vec![code]).await?.remove(&code) else {
+            return Ok(None);
+        };
+        standing(&mut reader, code, row).await.map(Some)
+    }
+
+    async fn player_standing(&self, player: PlayerId) -> Result<Option<ShareStanding>> {
+        let mut reader = self.backend.reader().await?;
+        let code = reader
+            .players(vec![player])
+            .await?
+            .remove(&player)
+            .and_then(|row| row.share_code);
+        let Some(code) = code else {
+            return Ok(None);
+        };
+        let Some(row) = reader.share_codes(vec![code]).await?.remove(&code) else {
+            return Err(StoreError::Inconsistent(format!(
+                "player {player} holds share code {code}, which does not exist"
+            )));
+        };
+        standing(&mut reader, code, row).await.map(Some)
+    }
+
+    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode> {
+        let outcome = self.act(Action::CreatePosterCode { label }).await?;
+        expect_outcome!(outcome, PosterCodeCreated)
     }
 
     async fn close(&self) -> Result<()> {

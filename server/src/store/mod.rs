@@ -47,7 +47,7 @@ pub use sqlite::{BulkLoadReport, LedgerCheck};
 pub use writer::WriterConfig;
 
 use crate::allocation::{BookState, ListedSchool, OpenData, Pledge, Report, SchoolTally};
-use crate::domain::{ChinaDay, PlayerId, ReferralCode, RoundId};
+use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::metrics::LedgerMetrics;
 
@@ -83,7 +83,7 @@ pub struct NewParticipation {
     /// Who played it.
     pub player: PlayerId,
     /// The share link the player came from, if any.
-    pub referral: Option<ReferralCode>,
+    pub referral: Option<ShareCode>,
     /// When the server accepted the finish, in ms since the Unix epoch.
     pub finished_at_ms: u64,
     /// The outcome, as replayed by the server.
@@ -124,6 +124,8 @@ pub struct Participation {
     /// The book it funded or counts toward: as it stood when it was counted
     /// in the answer to that request, as it stands now when read back.
     pub book: BookStatus,
+    /// The player's share code.
+    pub share_code: Option<ShareCode>,
 }
 
 impl Participation {
@@ -140,6 +142,7 @@ impl Participation {
             total_participations: self.number,
             today_participations: self.day_count,
             book: self.book.clone(),
+            share_code: self.share_code.map(|code| code.to_string()),
         }
     }
 
@@ -152,6 +155,7 @@ impl Participation {
             score: self.score,
             books_caught: self.books_caught,
             book: self.book.clone(),
+            share_code: self.share_code.map(|code| code.to_string()),
         }
     }
 }
@@ -181,6 +185,24 @@ impl SchoolBooks {
     pub fn school_ref(&self) -> SchoolRef {
         self.tally.school.clone()
     }
+}
+
+/// A share code and what it brought: recognition only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareStanding {
+    /// The code.
+    pub code: ShareCode,
+    /// A poster's class or event (`None` for a player's code).
+    pub label: Option<String>,
+    /// Players whose first counted participation came through it.
+    pub referred_players: u64,
+    /// Participations that came through it.
+    pub participations: u64,
+    /// For a player's code: the player's own counted participations.
+    pub owner_participations: u64,
+    /// For a player's code: their latest participation, with its book as it
+    /// stands now.
+    pub latest: Option<Participation>,
 }
 
 /// What the ledger did with a [`NewParticipation`].
@@ -347,6 +369,17 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Everything the open-data export publishes.
     async fn export(&self) -> Result<OpenData, StoreError>;
+
+    /// A share code and what it brought; `None` for an unknown code.
+    async fn share_standing(&self, code: ShareCode) -> Result<Option<ShareStanding>, StoreError>;
+
+    /// A player's share code and what it brought; `None` for a player never
+    /// counted.
+    async fn player_standing(&self, player: PlayerId) -> Result<Option<ShareStanding>, StoreError>;
+
+    /// A new share code for a poster, crediting a class or an event named
+    /// `label`, not a person.
+    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode, StoreError>;
 
     /// The admin console's questions and the accounts.
     fn admin(&self) -> &dyn AdminStore;

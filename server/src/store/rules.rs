@@ -12,10 +12,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use sim::wire::{BookStatus, SchoolRef};
 
-use super::backend::{Changes, Head, LedgerRead, NewRow, Result};
-use super::{AppendOutcome, NewParticipation, Participation, RejectionRecord};
+use super::backend::{
+    Changes, Head, LedgerRead, NewRow, NewShareCode, PlayerChange, PlayerRow, Result, ShareCodeRow,
+    ShareDelta,
+};
+use super::{AppendOutcome, NewParticipation, Participation, RejectionRecord, StoreError};
 use crate::allocation::{Allocator, BookProgress, PledgeSchedule};
-use crate::domain::{ChinaDay, PlayerId, RoundId};
+use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
 
 /// What the decisions of one batch depend on, read from the ledger.
 #[derive(Debug, Default)]
@@ -26,6 +29,13 @@ pub(crate) struct Facts {
     pub player_days: HashMap<(PlayerId, i64), u64>,
     /// Participations of each day of the batch before it.
     pub day_tallies: HashMap<i64, u64>,
+    /// The batch's players who were counted before it.
+    pub players: HashMap<PlayerId, PlayerRow>,
+    /// The batch's referral codes that exist.
+    pub codes: HashMap<ShareCode, ShareCodeRow>,
+    /// Share codes nobody holds, for the batch's players who have none yet,
+    /// in order of use.
+    pub fresh_codes: Vec<ShareCode>,
 }
 
 impl Facts {
@@ -56,12 +66,68 @@ impl Facts {
             .into_iter()
             .collect();
         let day_counts = tx.day_tallies(days.clone()).await?;
+        let batch_players: BTreeSet<PlayerId> = appends.iter().map(|new| new.player).collect();
+        let players = tx.players(batch_players.iter().copied().collect()).await?;
+        let codes = tx
+            .share_codes(
+                appends
+                    .iter()
+                    .filter_map(|new| new.referral)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+            )
+            .await?;
+        let without_code = batch_players
+            .iter()
+            .filter(|player| players.get(player).and_then(|row| row.share_code).is_none())
+            .count();
         Ok(Self {
             counted,
             player_days: player_day_keys.into_iter().zip(player_day_counts).collect(),
             day_tallies: days.into_iter().zip(day_counts).collect(),
+            players,
+            codes,
+            fresh_codes: fresh_codes(tx, without_code).await?,
         })
     }
+}
+
+/// Rounds of drawing at most to find `count` fresh codes: each draw of 40
+/// random bits collides with a held code about once in 300,000 at the
+/// campaign's size, so one round almost always does.
+const MAX_CODE_DRAWS: usize = 8;
+
+/// `count` random share codes that nobody holds (asked of the ledger under
+/// the writer's lock, so they stay free until the commit).
+pub(crate) async fn fresh_codes(tx: &mut impl LedgerRead, count: usize) -> Result<Vec<ShareCode>> {
+    let mut fresh = BTreeSet::new();
+    for _ in 0..MAX_CODE_DRAWS {
+        if fresh.len() >= count {
+            break;
+        }
+        let mut candidates = BTreeSet::new();
+        while candidates.len() < count - fresh.len() {
+            let code = ShareCode::random()
+                .map_err(|error| StoreError::Backend(error.to_string().into()))?;
+            if !fresh.contains(&code) {
+                candidates.insert(code);
+            }
+        }
+        let held = tx.share_codes(candidates.iter().copied().collect()).await?;
+        fresh.extend(
+            candidates
+                .into_iter()
+                .filter(|code| !held.contains_key(code)),
+        );
+    }
+    if fresh.len() < count {
+        return Err(StoreError::Inconsistent(format!(
+            "found only {} free share codes of {count} in {MAX_CODE_DRAWS} draws",
+            fresh.len()
+        )));
+    }
+    Ok(fresh.into_iter().collect())
 }
 
 fn day_of(new: &NewParticipation) -> i64 {
@@ -97,6 +163,7 @@ pub(crate) fn decide(
     changes: &mut Changes,
 ) -> Vec<Decision> {
     let mut next_number = head.next_number;
+    let mut fresh_codes = facts.fresh_codes.iter().copied();
     let mut counted_now: HashMap<RoundId, Participation> = HashMap::new();
     let mut player_days_now: HashMap<(PlayerId, i64), u64> = HashMap::new();
     let mut decisions = Vec::with_capacity(appends.len());
@@ -140,9 +207,7 @@ pub(crate) fn decide(
         next_number += 1;
         changes.day_counts.insert(day, day_count);
         *player_days_now.entry((new.player, day)).or_default() += 1;
-        if let Some(code) = &new.referral {
-            *changes.referral_increments.entry(code.clone()).or_default() += 1;
-        }
+        let (share_code, credited) = share(new, number, facts, &mut fresh_codes, changes);
         changes.fund(allocator.count(number));
         let participation = Participation {
             number,
@@ -155,12 +220,13 @@ pub(crate) fn decide(
             idempotency_key: new.idempotency_key.clone(),
             fingerprint: new.fingerprint,
             book: BookStatus::AwaitingSponsor,
+            share_code,
         };
         changes.participations.push(NewRow {
             number,
             round: new.round,
             player: new.player,
-            referral: new.referral.clone(),
+            referral: credited,
             finished_at_ms: new.finished_at_ms,
             day,
             day_count,
@@ -184,6 +250,7 @@ pub(crate) fn decide(
         } = decision
         {
             *progress = allocator.progress(participation.number, counted);
+            participation.share_code = player_code(participation.player, facts, changes);
         }
     }
 
@@ -199,6 +266,77 @@ pub(crate) fn decide(
         revision: head.revision + 1,
     });
     decisions
+}
+
+/// Counts `new` (numbered `number`) in its player's row and in the share
+/// tallies: a player counted for the first time gets a share code, and is
+/// attributed to the code they came with if it is someone else's (or a
+/// poster's); every participation that came with such a code is credited
+/// to it. Answers the player's code and the credited code.
+fn share(
+    new: &NewParticipation,
+    number: u64,
+    facts: &Facts,
+    fresh_codes: &mut impl Iterator<Item = ShareCode>,
+    changes: &mut Changes,
+) -> (Option<ShareCode>, Option<ShareCode>) {
+    let credited = new.referral.filter(|code| {
+        facts
+            .codes
+            .get(code)
+            .is_some_and(|row| row.owner != Some(new.player))
+    });
+    let known = facts.players.get(&new.player);
+    let held_code = player_code(new.player, facts, changes);
+    let player = changes
+        .players
+        .entry(new.player)
+        .or_insert_with(|| PlayerChange {
+            new_code: None,
+            first_time: known.is_none(),
+            participations: 0,
+            latest: 0,
+        });
+    let first_counted = player.first_time && player.participations == 0;
+    player.participations += 1;
+    player.latest = number;
+    let share_code = held_code.or_else(|| {
+        let code = fresh_codes.next()?;
+        player.new_code = Some((code, credited.filter(|_| first_counted)));
+        changes.share_codes.push(NewShareCode {
+            code,
+            owner: Some(new.player),
+            label: None,
+        });
+        Some(code)
+    });
+    if let Some(code) = credited {
+        let delta = ShareDelta {
+            referred_players: u64::from(first_counted),
+            participations: 1,
+        };
+        let tally = changes.share_increments.entry(code).or_default();
+        tally.referred_players += delta.referred_players;
+        tally.participations += delta.participations;
+        changes.share_totals.referred_players += delta.referred_players;
+        changes.share_totals.participations += delta.participations;
+    }
+    (share_code, credited)
+}
+
+/// The share code `player` holds: from the ledger, or given in this batch.
+fn player_code(player: PlayerId, facts: &Facts, changes: &Changes) -> Option<ShareCode> {
+    facts
+        .players
+        .get(&player)
+        .and_then(|row| row.share_code)
+        .or_else(|| {
+            changes
+                .players
+                .get(&player)
+                .and_then(|change| change.new_code)
+                .map(|(code, _)| code)
+        })
 }
 
 /// The books among `progresses` that have a school, for one lookup.
@@ -287,7 +425,7 @@ pub(crate) async fn with_books(
         return Ok(participations);
     }
     let schedule = PledgeSchedule::new(reader.pledges().await?)
-        .map_err(|error| super::StoreError::Inconsistent(error.to_string()))?;
+        .map_err(|error| StoreError::Inconsistent(error.to_string()))?;
     let counted = reader.head().await?.counted();
     // Whether a funded book has a school is read from the book itself, so
     // the allocated prefix is not needed: treat every funded book as
@@ -302,8 +440,21 @@ pub(crate) async fn with_books(
     } else {
         reader.book_schools(books).await?
     };
+    let players = reader
+        .players(
+            participations
+                .iter()
+                .map(|p| p.player)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        )
+        .await?;
     for (participation, progress) in participations.iter_mut().zip(progresses) {
         participation.book = book_status(progress, &schools);
+        participation.share_code = players
+            .get(&participation.player)
+            .and_then(|row| row.share_code);
     }
     Ok(participations)
 }
@@ -334,8 +485,9 @@ mod tests {
 
     use super::*;
     use crate::allocation::{Candidate, Pledge};
-    use crate::domain::ReferralCode;
+    use crate::domain::ShareCode;
     use crate::idempotency::{IdempotencyKey, RequestFingerprint};
+    use crate::store::backend::{PlayerRow, ShareCodeRow, ShareDelta};
 
     /// 2026-07-01 12:00 in China, in ms since the Unix epoch.
     const NOON_MS: u64 = 1_782_878_400_000;
@@ -353,7 +505,7 @@ mod tests {
         NewParticipation {
             round: round(r),
             player: player(p),
-            referral: referral.map(|code| ReferralCode::parse(code).unwrap()),
+            referral: referral.map(|code| ShareCode::parse(code).unwrap()),
             finished_at_ms: NOON_MS,
             outcome: Outcome {
                 books_caught: 30,
@@ -381,6 +533,16 @@ mod tests {
             .collect()
     }
 
+    /// A player counted before, holding code `code` (as bits).
+    fn known_player(code: u64) -> PlayerRow {
+        PlayerRow {
+            share_code: Some(ShareCode::from_bits(code)),
+            participations: 1,
+            latest: 1,
+            referred_by: None,
+        }
+    }
+
     fn head(next_number: u64) -> Head {
         Head {
             next_number,
@@ -393,15 +555,12 @@ mod tests {
         let day = ChinaDay::from_unix_ms(NOON_MS).number();
         let facts = Facts {
             day_tallies: HashMap::from([(day, 4)]),
+            fresh_codes: (1..=3).map(ShareCode::from_bits).collect(),
             ..Facts::default()
         };
         let mut changes = Changes::default();
         let decisions = decide(
-            &[
-                new(1, 1, Some("abc")),
-                new(2, 2, None),
-                new(3, 3, Some("abc")),
-            ],
+            &[new(1, 1, None), new(2, 2, None), new(3, 3, None)],
             &[],
             &facts,
             head(11),
@@ -428,10 +587,11 @@ mod tests {
             BTreeMap::from([(day, 7)]),
             "the day's tally"
         );
+        let codes: Vec<_> = changes.share_codes.iter().map(|new| new.code).collect();
         assert_eq!(
-            changes.referral_increments,
-            BTreeMap::from([(ReferralCode::parse("abc").unwrap(), 2)]),
-            "two participations came through code abc"
+            codes,
+            [1, 2, 3].map(ShareCode::from_bits),
+            "each new player gets a fresh code, in order"
         );
         assert_eq!(
             changes.head,
@@ -446,6 +606,7 @@ mod tests {
     #[test]
     fn a_counted_round_and_a_repeat_within_the_batch_count_once() {
         let mut stored = Participation {
+            share_code: None,
             number: 3,
             round: round(1),
             player: player(1),
@@ -459,6 +620,8 @@ mod tests {
         };
         let facts = Facts {
             counted: HashMap::from([(round(1), stored.clone())]),
+            players: HashMap::from([(player(1), known_player(9))]),
+            fresh_codes: vec![ShareCode::from_bits(10)],
             ..Facts::default()
         };
         let mut changes = Changes::default();
@@ -477,6 +640,7 @@ mod tests {
         );
         assert_eq!(changes.participations.len(), 1, "one row written");
         stored.book = BookStatus::AwaitingSponsor;
+        stored.share_code = Some(ShareCode::from_bits(9));
         assert_eq!(
             decisions[0],
             Decision::AlreadyCounted {
@@ -484,6 +648,111 @@ mod tests {
                 progress: BookProgress::AwaitingSponsor
             },
             "the stored participation comes back as it was"
+        );
+    }
+
+    #[test]
+    fn a_first_counted_round_credits_the_code_it_came_with_once() {
+        let poster = ShareCode::from_bits(100);
+        let sharer_code = ShareCode::from_bits(200);
+        let unknown = ShareCode::from_bits(300);
+        let code_row = |owner: Option<PlayerId>| ShareCodeRow {
+            owner,
+            label: None,
+            referred_players: 0,
+            participations: 0,
+        };
+        let facts = Facts {
+            players: HashMap::from([
+                (player(6), known_player(6)),
+                (player(10), known_player(200)),
+            ]),
+            codes: HashMap::from([
+                (poster, code_row(None)),
+                (sharer_code, code_row(Some(player(10)))),
+            ]),
+            fresh_codes: (1..=3).map(ShareCode::from_bits).collect(),
+            ..Facts::default()
+        };
+        let text = |code: ShareCode| code.to_string();
+        let mut changes = Changes::default();
+        decide(
+            &[
+                new(1, 1, Some(&text(poster))),
+                new(2, 1, Some(&text(poster))),
+                new(3, 10, Some(&text(sharer_code))),
+                new(4, 5, Some(&text(unknown))),
+                new(5, 6, Some(&text(poster))),
+                new(6, 7, Some(&text(sharer_code))),
+            ],
+            &[],
+            &facts,
+            head(1),
+            &mut Allocator::new(),
+            &mut changes,
+        );
+        assert_eq!(
+            changes.share_increments,
+            BTreeMap::from([
+                (
+                    poster,
+                    ShareDelta {
+                        referred_players: 1,
+                        participations: 3
+                    }
+                ),
+                (
+                    sharer_code,
+                    ShareDelta {
+                        referred_players: 1,
+                        participations: 1
+                    }
+                ),
+            ]),
+            "player 1 is referred once, though they played twice; player 6 was counted \
+             before (credited, not referred); player 10's own code and an unknown code credit \
+             nothing; new player 7 is referred by player 10"
+        );
+        assert_eq!(
+            changes.share_totals,
+            ShareDelta {
+                referred_players: 2,
+                participations: 4
+            },
+            "the campaign's sharing tallies"
+        );
+        let referrals: Vec<Option<ShareCode>> = changes
+            .participations
+            .iter()
+            .map(|row| row.referral)
+            .collect();
+        assert_eq!(
+            referrals,
+            [
+                Some(poster),
+                Some(poster),
+                None,
+                None,
+                Some(poster),
+                Some(sharer_code)
+            ],
+            "each row keeps the code credited with it, or none"
+        );
+        assert_eq!(
+            changes
+                .players
+                .get(&player(1))
+                .and_then(|change| change.new_code),
+            Some((ShareCode::from_bits(1), Some(poster))),
+            "player 1 gets a code of their own and is attributed to the poster"
+        );
+        assert_eq!(
+            changes
+                .players
+                .get(&player(6))
+                .map(|change| (change.first_time, change.new_code)),
+            Some((false, None)),
+            "player 6 keeps their code and is not attributed"
         );
     }
 

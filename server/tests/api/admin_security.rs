@@ -163,6 +163,9 @@ fn real_fields(route: &AdminRoute) -> Vec<(&'static str, &'static str)> {
     }
 }
 
+/// A refused form post: what is wrong, the token sent, the headers sent.
+type RefusedCase<'a> = (&'a str, Option<&'a str>, &'a [(&'static str, &'static str)]);
+
 /// What the console's forms could change, read from the store.
 async fn snapshot(app: &TestApp) -> String {
     let admin = app.state.store.admin();
@@ -188,7 +191,7 @@ async fn a_form_post_without_the_token_or_from_another_site_is_refused_and_chang
         let path = concrete(route.path);
         let fields = real_fields(route);
         let csrf = boss.csrf.clone();
-        let cases: [(&str, Option<&str>, &[(&'static str, &'static str)]); 5] = [
+        let cases: [RefusedCase<'_>; 5] = [
             ("no token", None, &[("sec-fetch-site", "same-origin")]),
             (
                 "a wrong token",

@@ -12,7 +12,7 @@ use sim::wire::{BookStatus, ParticipationRecord, Receipt, SchoolRef};
 use crate::helpers::{TestApp, WAIT, spawn_app};
 
 /// Two schools: A (300 pupils, target 2) and B (100 pupils, target 5).
-fn schools() -> Vec<ListedSchool> {
+pub(crate) fn schools() -> Vec<ListedSchool> {
     [("A", 300, 2), ("B", 100, 5)]
         .into_iter()
         .map(|(id, pupils, target_books)| ListedSchool {

@@ -281,7 +281,16 @@ impl TestApp {
     /// Plays and finishes a round for `player` (a new player if `None`),
     /// expecting a receipt.
     pub async fn play_and_count(&self, player: Option<&str>) -> sim::wire::Receipt {
-        let (started, request) = self.played_round(player).await;
+        self.play_and_count_with(&StartRoundRequest {
+            player: player.map(str::to_owned),
+            referral: None,
+        })
+        .await
+    }
+
+    /// Plays and finishes a round started as `start`, expecting a receipt.
+    pub async fn play_and_count_with(&self, start: &StartRoundRequest) -> sim::wire::Receipt {
+        let (started, request) = self.played_round_with(start).await;
         let response = self
             .finish(&started.round_id, &started.round_id, &request)
             .await;

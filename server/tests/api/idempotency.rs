@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use server::allocation::{ListedSchool, OpenData, Pledge, Report};
-use server::domain::{PlayerId, RoundId};
+use server::domain::{PlayerId, RoundId, ShareCode};
 use server::store::{
     Actor, AdminStore, AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation,
-    ParticipationBook, PledgeOutcome, RejectionRecord, SchoolBooks, ShipOutcome, ShipRequest,
-    Store, StoreError,
+    ParticipationBook, PledgeOutcome, RejectionRecord, SchoolBooks, ShareStanding, ShipOutcome,
+    ShipRequest, Store, StoreError,
 };
 use sim::wire::{Receipt, RejectReason};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -186,6 +186,18 @@ impl Store for GatedStore {
 
     async fn export(&self) -> Result<OpenData, StoreError> {
         self.inner.export().await
+    }
+
+    async fn share_standing(&self, code: ShareCode) -> Result<Option<ShareStanding>, StoreError> {
+        self.inner.share_standing(code).await
+    }
+
+    async fn player_standing(&self, player: PlayerId) -> Result<Option<ShareStanding>, StoreError> {
+        self.inner.player_standing(player).await
+    }
+
+    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode, StoreError> {
+        self.inner.create_poster_code(label).await
     }
 
     async fn close(&self) -> Result<(), StoreError> {

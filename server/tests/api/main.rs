@@ -10,4 +10,5 @@ mod idempotency;
 mod reads;
 mod refusals;
 mod rounds;
+mod sharing;
 mod static_files;

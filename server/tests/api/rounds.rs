@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
 use server::store::sqlite;
-use sim::wire::{ParticipationRecord, StartRoundRequest};
+use sim::wire::ParticipationRecord;
 
 use crate::helpers::{spawn_app, spawn_app_with};
 
@@ -120,38 +120,6 @@ async fn concurrent_finishes_get_contiguous_numbers() {
         "numbers 1..={ROUNDS}, each once"
     );
     assert_eq!(app.totals().await.participations, ROUNDS);
-}
-
-#[tokio::test]
-async fn a_referral_code_travels_in_the_token_and_is_tallied_with_the_round() {
-    let app = spawn_app().await;
-    let referred = StartRoundRequest {
-        player: None,
-        referral: Some("teacher-li".into()),
-    };
-    let (started, request) = app.played_round_with(&referred).await;
-    let claims = app.tokens.verify(&started.token).unwrap();
-    assert_eq!(
-        claims.referral.map(|code| code.to_string()),
-        Some("teacher-li".into()),
-        "in the token"
-    );
-    let response = app.finish(&started.round_id, "key", &request).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "a referred round counts like any other"
-    );
-
-    let data_dir = app.data_dir.clone();
-    app.shutdown().await;
-    let check = sqlite::check(&data_dir.path().join(sqlite::FILE_NAME)).unwrap();
-    assert_eq!(check.participations, 1);
-    assert!(
-        check.problems.is_empty(),
-        "the referral tally matches its rows: {:?}",
-        check.problems
-    );
 }
 
 #[tokio::test]

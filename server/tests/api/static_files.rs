@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, spawn_app};
 fn write_dist(dist: &Path) {
     let static_dir = dist.join("static");
     fs::create_dir_all(&static_dir).unwrap();
-    let page = "<!doctype html><title>圆梦精灵图书馆</title>";
+    let page = "<!doctype html><title>圆梦精灵图书馆</title><!-- share-meta -->";
     fs::write(dist.join("index.html"), page).unwrap();
     fs::write(dist.join("index.html.br"), format!("br:{page}")).unwrap();
     for (name, body) in [
@@ -58,7 +58,7 @@ async fn the_page_is_revalidated_on_every_visit() {
 }
 
 #[tokio::test]
-async fn the_page_is_sent_precompressed_when_the_browser_accepts_it() {
+async fn the_page_carries_its_preview_tags_compressed_when_the_browser_accepts_it() {
     let app = spawn_app().await;
     write_dist(&app.config.dist);
     let response = get(&app, "/", Some("gzip, deflate, br")).await;
@@ -66,16 +66,27 @@ async fn the_page_is_sent_precompressed_when_the_browser_accepts_it() {
     assert_eq!(
         response.headers()["content-encoding"],
         "br",
-        "the .br sibling is chosen"
+        "brotli is chosen"
     );
     assert_eq!(response.headers()["cache-control"], "no-cache");
     assert_eq!(
         response.headers()["content-type"],
         "text/html; charset=utf-8"
     );
+    let compressed = response.bytes().await.unwrap();
+    let mut page = String::new();
+    std::io::Read::read_to_string(
+        &mut brotli::Decompressor::new(compressed.as_ref(), 4096),
+        &mut page,
+    )
+    .expect("a brotli body");
     assert!(
-        response.text().await.unwrap().starts_with("br:"),
-        "the body is the precompressed file"
+        page.starts_with("<!doctype html><title>圆梦精灵图书馆</title><meta property=\"og:type\""),
+        "the campaign's preview tags take the template's slot: {page}"
+    );
+    assert!(
+        page.contains(&format!("content=\"{}/card/og-", app.base_url)),
+        "with the absolute address of the campaign card: {page}"
     );
 }
 

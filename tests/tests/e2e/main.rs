@@ -7,3 +7,5 @@ mod admin;
 mod browser_smoke;
 mod crash;
 mod gameplay;
+mod session;
+mod sharing;

@@ -27,7 +27,7 @@ use super::admin::{
 };
 use super::backend::{
     AccountChanges, AccountsWrite, AllocationTables, Backend, Changes, ConsoleRead, Head,
-    LedgerRead, LedgerWrite, Result, SchoolKey,
+    LedgerRead, LedgerWrite, PlayerRow, Result, SchoolKey, ShareCodeRow, ShareDelta,
 };
 use super::ledger::Ledger;
 use super::writer::WriterConfig;
@@ -35,7 +35,7 @@ use super::{Participation, Store, StoreError, backend_error};
 use crate::allocation::{
     BookRecord, BookState, ListedSchool, Pledge, SchoolListVersion, SchoolTally,
 };
-use crate::domain::{ChinaDay, PlayerId, ReferralCode, RoundId, UserName};
+use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode, UserName};
 use crate::metrics::LedgerMetrics;
 
 /// The ledger's file name inside the data directory.
@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_allocation.sql"),
     include_str!("migrations/0003_head.sql"),
     include_str!("migrations/0004_admin.sql"),
+    include_str!("migrations/0005_sharing.sql"),
 ];
 
 /// Read connections in the pool: lookups are short point queries.
@@ -383,6 +384,27 @@ impl<C: RunQuery> LedgerRead for C {
         self.run(queries::next_shipment_id).await
     }
 
+    async fn players(&mut self, players: Vec<PlayerId>) -> Result<HashMap<PlayerId, PlayerRow>> {
+        self.run(move |conn| queries::players(conn, &players)).await
+    }
+
+    async fn share_codes(
+        &mut self,
+        codes: Vec<ShareCode>,
+    ) -> Result<HashMap<ShareCode, ShareCodeRow>> {
+        self.run(move |conn| queries::share_codes(conn, &codes))
+            .await
+    }
+
+    async fn top_share_codes(&mut self, limit: u32) -> Result<Vec<(ShareCode, ShareCodeRow)>> {
+        self.run(move |conn| queries::top_share_codes(conn, limit))
+            .await
+    }
+
+    async fn share_totals(&mut self) -> Result<ShareDelta> {
+        self.run(queries::share_totals).await
+    }
+
     async fn allocated_books(&mut self, selection: BookSelection) -> Result<Vec<(u64, String)>> {
         self.run(move |conn| admin_queries::allocated_books(conn, &selection))
             .await
@@ -628,7 +650,9 @@ pub struct BulkLoadReport {
 ///
 /// Rounds are spread evenly over the `days` China days before `now_ms`;
 /// players play one to three rounds each; one in ten comes through one
-/// of 500 referral codes; `seed` makes it repeatable.
+/// of 500 poster codes (created, labelled `bulk-load N`); `seed` makes it
+/// repeatable. Synthetic players get no share code of their own (they get
+/// one if they are counted again, like players from before share codes).
 ///
 /// Speed comes from doing it all in one transaction with the
 /// participation indexes dropped and rebuilt at the end (one sort instead
@@ -659,16 +683,31 @@ pub fn bulk_load(
     let span_ms = u64::from(days.max(1)) * DAY_MS;
     let start_ms = now_ms.saturating_sub(span_ms);
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
-    let codes: Vec<ReferralCode> = (0..500)
-        .map(|n| ReferralCode::parse(&format!("bulk{n:03}")))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|err| StoreError::Inconsistent(err.to_string()))?;
-    let mut player = PlayerId::from_bytes(rng.random());
+    let codes: Vec<ShareCode> = (0..500)
+        .map(|_| ShareCode::from_bits(rng.random()))
+        .collect();
+    {
+        let mut poster = tx
+            .prepare("INSERT OR IGNORE INTO share_codes (code, label) VALUES (?1, ?2)")
+            .map_err(backend_error)?;
+        for (n, code) in codes.iter().enumerate() {
+            poster
+                .execute(params![code.as_str(), format!("bulk-load {n}")])
+                .map_err(backend_error)?;
+        }
+    }
+    let mut player = SyntheticPlayer::new(PlayerId::from_bytes(rng.random()), first_number);
     let mut rounds_left_for_player = 0u32;
     let mut tallies = Changes::new(now_ms);
     {
         let mut insert = tx
             .prepare(queries::INSERT_PARTICIPATION)
+            .map_err(backend_error)?;
+        let mut insert_player = tx
+            .prepare(
+                "INSERT INTO players (player, participations, latest, referred_by) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
             .map_err(backend_error)?;
         for loaded in 0..count {
             let number = first_number + loaded;
@@ -686,23 +725,39 @@ pub fn bulk_load(
             };
             tallies.day_counts.insert(day.number(), day_count);
             if rounds_left_for_player == 0 {
-                player = PlayerId::from_bytes(rng.random());
+                if loaded > 0 {
+                    player.insert(&mut insert_player)?;
+                }
+                player = SyntheticPlayer::new(PlayerId::from_bytes(rng.random()), number);
                 rounds_left_for_player = rng.random_range(1..=3);
             }
             rounds_left_for_player -= 1;
             let referral = rng
                 .random_ratio(1, 10)
-                .then(|| &codes[rng.random_range(0..codes.len())]);
+                .then(|| codes[rng.random_range(0..codes.len())]);
+            let first_round = player.participations == 0;
+            player.participations += 1;
             if let Some(code) = referral {
-                *tallies.referral_increments.entry(code.clone()).or_default() += 1;
+                let delta = ShareDelta {
+                    referred_players: u64::from(first_round),
+                    participations: 1,
+                };
+                if first_round {
+                    player.referred_by = Some(code);
+                }
+                let tally = tallies.share_increments.entry(code).or_default();
+                tally.referred_players += delta.referred_players;
+                tally.participations += delta.participations;
+                tallies.share_totals.referred_players += delta.referred_players;
+                tallies.share_totals.participations += delta.participations;
             }
             let books_caught: u32 = rng.random_range(10..=30);
             insert
                 .execute(params![
                     number,
                     RoundId::from_bytes(rng.random()).to_bytes(),
-                    player.to_bytes(),
-                    referral.map(ReferralCode::as_str),
+                    player.id.to_bytes(),
+                    referral.as_ref().map(ShareCode::as_str),
                     finished_at_ms,
                     day.number(),
                     day_count,
@@ -715,6 +770,9 @@ pub fn bulk_load(
                     rng.random::<[u8; 32]>(),
                 ])
                 .map_err(backend_error)?;
+        }
+        if count > 0 {
+            player.insert(&mut insert_player)?;
         }
     }
     queries::apply_tallies(&tx, &tallies).map_err(backend_error)?;
@@ -735,6 +793,38 @@ pub fn bulk_load(
         last_number: first_number + count - 1,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A synthetic player of [`bulk_load`], whose rounds are consecutive.
+struct SyntheticPlayer {
+    id: PlayerId,
+    first_number: u64,
+    participations: u64,
+    referred_by: Option<ShareCode>,
+}
+
+impl SyntheticPlayer {
+    fn new(id: PlayerId, first_number: u64) -> Self {
+        Self {
+            id,
+            first_number,
+            participations: 0,
+            referred_by: None,
+        }
+    }
+
+    /// Writes the player's row once their rounds are all loaded.
+    fn insert(&self, statement: &mut rusqlite::Statement<'_>) -> Result<()> {
+        statement
+            .execute(params![
+                self.id.to_bytes(),
+                self.participations,
+                self.first_number + self.participations - 1,
+                self.referred_by.as_ref().map(ShareCode::as_str),
+            ])
+            .map_err(backend_error)?;
+        Ok(())
+    }
 }
 
 /// Switches the journal mode (needs the only connection to the file).
@@ -880,11 +970,27 @@ pub fn check(path: &Path) -> Result<LedgerCheck> {
     }
     compare(
         problems,
-        "referral",
+        "share code",
         &grouped(
             "SELECT referral, COUNT(*), 0, 0 FROM participations WHERE referral IS NOT NULL GROUP BY referral",
         )?,
-        &grouped("SELECT code, participations, 0, 0 FROM referral_tallies")?,
+        &grouped("SELECT code, participations, 0, 0 FROM share_codes WHERE participations > 0")?,
+    );
+    compare(
+        problems,
+        "referring code",
+        &grouped(
+            "SELECT referred_by, COUNT(*), 0, 0 FROM players WHERE referred_by IS NOT NULL GROUP BY referred_by",
+        )?,
+        &grouped(
+            "SELECT code, referred_players, 0, 0 FROM share_codes WHERE referred_players > 0",
+        )?,
+    );
+    compare(
+        problems,
+        "player",
+        &grouped("SELECT player, COUNT(*), MAX(seq), 0 FROM participations GROUP BY player")?,
+        &grouped("SELECT player, participations, latest, 0 FROM players")?,
     );
     compare(
         problems,
@@ -892,6 +998,21 @@ pub fn check(path: &Path) -> Result<LedgerCheck> {
         &grouped("SELECT reason, COUNT(*), 0, 0 FROM rejections GROUP BY reason")?,
         &grouped("SELECT reason, rejections, 0, 0 FROM rejection_tallies")?,
     );
+    let (code_participations, code_referred): (u64, u64) = conn
+        .query_row(
+            "SELECT COALESCE(SUM(participations), 0), COALESCE(SUM(referred_players), 0) FROM share_codes",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(backend_error)?;
+    let totals = queries::share_totals(&conn).map_err(backend_error)?;
+    if (totals.participations, totals.referred_players) != (code_participations, code_referred) {
+        problems.push(format!(
+            "the share codes add up to {code_participations} participations and {code_referred} \
+             referred players, but the campaign's tallies say {} and {}",
+            totals.participations, totals.referred_players
+        ));
+    }
     let head = queries::head(&conn).map_err(backend_error)?;
     if head.next_number != check.last_number + 1 {
         check.problems.push(format!(

@@ -10,11 +10,13 @@ use sim::wire::{BookStatus, RejectReason, SchoolRef};
 use crate::allocation::{
     BookRecord, BookState, Candidate, ListedSchool, Pledge, SchoolListVersion, SchoolTally,
 };
-use crate::domain::{PlayerId, RoundId};
+use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::store::Participation;
-use crate::store::backend::{AllocationTables, Changes, Head, SchoolKey};
+use crate::store::backend::{
+    AllocationTables, Changes, Head, PlayerRow, SchoolKey, ShareCodeRow, ShareDelta,
+};
 
 /// `SELECT` of every column [`participation_from_row`] reads, followed by
 /// `$tail`.
@@ -56,6 +58,7 @@ fn participation_from_row(row: &Row<'_>) -> rusqlite::Result<Participation> {
         // Filled in by the store's shared logic, which needs more than this
         // row.
         book: BookStatus::AwaitingSponsor,
+        share_code: None,
     })
 }
 
@@ -349,6 +352,99 @@ pub(super) fn next_shipment_id(conn: &Connection) -> rusqlite::Result<u64> {
     )
 }
 
+/// A share code as stored (always written canonical by this server).
+fn share_code(row: &Row<'_>, column: usize) -> rusqlite::Result<ShareCode> {
+    let text: String = row.get(column)?;
+    ShareCode::parse(&text).map_err(|error| invalid_data(format!("share code {text:?}: {error}")))
+}
+
+fn optional_share_code(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<ShareCode>> {
+    match row.get::<_, Option<String>>(column)? {
+        None => Ok(None),
+        Some(_) => share_code(row, column).map(Some),
+    }
+}
+
+pub(super) fn players(
+    conn: &Connection,
+    players: &[PlayerId],
+) -> rusqlite::Result<HashMap<PlayerId, PlayerRow>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT share_code, participations, latest, referred_by FROM players WHERE player = ?1",
+    )?;
+    let mut found = HashMap::new();
+    for &player in players {
+        if let Some(row) = statement
+            .query_row([player.to_bytes()], |row| {
+                Ok(PlayerRow {
+                    share_code: optional_share_code(row, 0)?,
+                    participations: row.get(1)?,
+                    latest: row.get(2)?,
+                    referred_by: optional_share_code(row, 3)?,
+                })
+            })
+            .optional()?
+        {
+            found.insert(player, row);
+        }
+    }
+    Ok(found)
+}
+
+fn share_code_row(row: &Row<'_>, first: usize) -> rusqlite::Result<ShareCodeRow> {
+    Ok(ShareCodeRow {
+        owner: row
+            .get::<_, Option<[u8; 16]>>(first)?
+            .map(PlayerId::from_bytes),
+        label: row.get(first + 1)?,
+        referred_players: row.get(first + 2)?,
+        participations: row.get(first + 3)?,
+    })
+}
+
+pub(super) fn share_codes(
+    conn: &Connection,
+    codes: &[ShareCode],
+) -> rusqlite::Result<HashMap<ShareCode, ShareCodeRow>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT owner, label, referred_players, participations FROM share_codes WHERE code = ?1",
+    )?;
+    let mut found = HashMap::new();
+    for &code in codes {
+        if let Some(row) = statement
+            .query_row([code.as_str()], |row| share_code_row(row, 0))
+            .optional()?
+        {
+            found.insert(code, row);
+        }
+    }
+    Ok(found)
+}
+
+pub(super) fn top_share_codes(
+    conn: &Connection,
+    limit: u32,
+) -> rusqlite::Result<Vec<(ShareCode, ShareCodeRow)>> {
+    conn.prepare_cached(
+        "SELECT code, owner, label, referred_players, participations FROM share_codes \
+         WHERE referred_players > 0 ORDER BY referred_players DESC, code LIMIT ?1",
+    )?
+    .query_map([limit], |row| {
+        Ok((share_code(row, 0)?, share_code_row(row, 1)?))
+    })?
+    .collect()
+}
+
+pub(super) fn share_totals(conn: &Connection) -> rusqlite::Result<ShareDelta> {
+    conn.prepare_cached("SELECT participations, referred_players FROM share_totals WHERE id = 1")?
+        .query_row([], |row| {
+            Ok(ShareDelta {
+                participations: row.get(0)?,
+                referred_players: row.get(1)?,
+            })
+        })
+}
+
 /// The parameters `?1` to `?9` of a statement that writes `listed`: its id,
 /// name, province, prefecture, county, county code, pupils and target, then
 /// `last`.
@@ -504,6 +600,47 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
             receive.execute(params![book, at_ms])?;
         }
     }
+    if !changes.share_codes.is_empty() {
+        let mut insert = conn
+            .prepare_cached("INSERT INTO share_codes (code, owner, label) VALUES (?1, ?2, ?3)")?;
+        for new in &changes.share_codes {
+            insert.execute(params![
+                new.code.as_str(),
+                new.owner.map(|player| player.to_bytes()),
+                new.label
+            ])?;
+        }
+    }
+    if !changes.players.is_empty() {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO players (player, share_code, participations, latest, referred_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut update = conn.prepare_cached(
+            "UPDATE players SET participations = participations + ?2, latest = ?3, \
+             share_code = COALESCE(share_code, ?4) WHERE player = ?1",
+        )?;
+        for (player, change) in &changes.players {
+            let (code, referred_by) = change.new_code.unzip();
+            let code = code.map(|code| code.to_string());
+            if change.first_time {
+                insert.execute(params![
+                    player.to_bytes(),
+                    code,
+                    change.participations,
+                    change.latest,
+                    referred_by.flatten().map(|code| code.to_string()),
+                ])?;
+            } else {
+                update.execute(params![
+                    player.to_bytes(),
+                    change.participations,
+                    change.latest,
+                    code
+                ])?;
+            }
+        }
+    }
     if !changes.confirmed_shipments.is_empty() {
         let mut confirm =
             conn.prepare_cached("UPDATE shipments SET confirmed_at_ms = ?2 WHERE id = ?1")?;
@@ -532,14 +669,26 @@ pub(super) fn apply_tallies(conn: &Connection, changes: &Changes) -> rusqlite::R
             days.execute(params![day, count])?;
         }
     }
-    if !changes.referral_increments.is_empty() {
-        let mut referrals = conn.prepare_cached(
-            "INSERT INTO referral_tallies (code, participations) VALUES (?1, ?2) \
-             ON CONFLICT (code) DO UPDATE SET participations = participations + excluded.participations",
+    if !changes.share_increments.is_empty() {
+        let mut codes = conn.prepare_cached(
+            "UPDATE share_codes SET referred_players = referred_players + ?2, \
+             participations = participations + ?3 WHERE code = ?1",
         )?;
-        for (code, increment) in &changes.referral_increments {
-            referrals.execute(params![code.as_str(), increment])?;
+        for (code, delta) in &changes.share_increments {
+            codes.execute(params![
+                code.as_str(),
+                delta.referred_players,
+                delta.participations
+            ])?;
         }
+        conn.prepare_cached(
+            "UPDATE share_totals SET referred_players = referred_players + ?1, \
+             participations = participations + ?2 WHERE id = 1",
+        )?
+        .execute(params![
+            changes.share_totals.referred_players,
+            changes.share_totals.participations
+        ])?;
     }
     if !changes.rejection_increments.is_empty() {
         let mut rejections = conn.prepare_cached(
