@@ -176,7 +176,7 @@ static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
     );
     let config = ServeConfig::new(dir.path(), dir.path().join("dist"));
     let tokens = TokenKey::new(b"bench-secret-bench-secret-bench-secret-0").expect("a key");
-    let state = AppState::from_parts(store, tokens, metrics, &config);
+    let state = AppState::from_parts(store, tokens, metrics, &config).expect("the state assembles");
     Campaign {
         runtime,
         state,

@@ -23,9 +23,6 @@ pub enum AppError {
     /// The ledger failed: 500, or 503 when it is shutting down.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A replay worker died (a bug in `sim`): 500.
-    #[error("replay task failed: {0}")]
-    ReplayTask(#[from] tokio::task::JoinError),
     /// The operating system's random source failed: 500.
     #[error("no randomness for a seed: {0}")]
     Random(getrandom::Error),
@@ -48,11 +45,7 @@ impl AppError {
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
             Self::Rejected(reason) => Some(*reason),
-            Self::Store(_)
-            | Self::ReplayTask(_)
-            | Self::Random(_)
-            | Self::Report(_)
-            | Self::Internal(_) => None,
+            Self::Store(_) | Self::Random(_) | Self::Report(_) | Self::Internal(_) => None,
         }
     }
 

@@ -109,6 +109,37 @@ fn played_time(rules: &Rules, outcome: &Outcome) -> Duration {
     Duration::from_millis(u64::from(outcome.ticks_played) * 1_000 / tick_hz)
 }
 
+/// The outcome of a finish whose timing, rules and replay all check out,
+/// or why it does not count.
+async fn verified_outcome(
+    state: &AppState,
+    claims: &RoundClaims,
+    request: FinishRoundRequest,
+) -> Result<Result<Outcome, RejectReason>, AppError> {
+    let now_ms = crate::now_unix_ms();
+    let elapsed = Duration::from_millis(now_ms.saturating_sub(claims.issued_at_ms));
+    if elapsed > state.policy.max_round_age() {
+        return Ok(Err(RejectReason::TokenExpired));
+    }
+    // Judged on the claimed outcome, before spending a replay on it: the
+    // replay must then reproduce that very outcome, ticks included.
+    if elapsed
+        < state
+            .policy
+            .min_round_time(played_time(&state.rules, &request.outcome))
+    {
+        return Ok(Err(RejectReason::TooFast));
+    }
+    if claims.rules_version != RULES_VERSION {
+        return Ok(Err(RejectReason::RulesVersionMismatch));
+    }
+    Ok(match state.replay(claims.seed, request.input_log).await? {
+        Ok(replayed) if replayed == request.outcome && replayed.completed => Ok(replayed),
+        Ok(replayed) if replayed == request.outcome => Err(RejectReason::RoundIncomplete),
+        _ => Err(RejectReason::ReplayMismatch),
+    })
+}
+
 /// One finish request, and what is known about it so far (for the record of
 /// a refusal).
 struct Finish {
@@ -146,38 +177,24 @@ impl Finish {
             .in_flight
             .enter(round)
             .ok_or(RejectReason::RequestInProgress)?;
-        if let Some(counted) = state.store.find_round(round).await? {
-            return Ok(idempotency::answer_for_counted_round(
-                &counted,
-                &key,
-                &fingerprint,
-            )?);
-        }
-
-        let now_ms = crate::now_unix_ms();
-        let elapsed = Duration::from_millis(now_ms.saturating_sub(claims.issued_at_ms));
-        if elapsed > state.policy.max_round_age() {
-            return Err(RejectReason::TokenExpired.into());
-        }
-        // Judged on the claimed outcome, before spending a replay on it: the
-        // replay must then reproduce that very outcome, ticks included.
-        if elapsed
-            < state
-                .policy
-                .min_round_time(played_time(&state.rules, &request.outcome))
-        {
-            return Err(RejectReason::TooFast.into());
-        }
-        if claims.rules_version != RULES_VERSION {
-            return Err(RejectReason::RulesVersionMismatch.into());
-        }
-        let outcome = match state.replay(claims.seed, request.input_log).await? {
-            Ok(replayed) if replayed == request.outcome => replayed,
-            _ => return Err(RejectReason::ReplayMismatch.into()),
+        let outcome = match verified_outcome(state, &claims, request).await? {
+            Ok(outcome) => outcome,
+            Err(reason) => {
+                // A retry of a round counted before gets its first answer,
+                // whatever the clock or the rules say now (its first answer
+                // may have been lost hours ago). Only refusals pay for this
+                // lookup: the ledger itself finds a repeat on the way in.
+                return match state.store.find_round(round).await? {
+                    Some(counted) => Ok(idempotency::answer_for_counted_round(
+                        &counted,
+                        &key,
+                        &fingerprint,
+                    )?),
+                    None => Err(reason.into()),
+                };
+            }
         };
-        if !outcome.completed {
-            return Err(RejectReason::RoundIncomplete.into());
-        }
+        let now_ms = crate::now_unix_ms();
 
         let appended = state
             .store

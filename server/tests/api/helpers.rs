@@ -88,7 +88,7 @@ pub async fn spawn_app_with_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn S
     .expect("the ledger opens");
     let store = wrap(sqlite);
     let tokens = TokenKey::new(SECRET.as_bytes()).unwrap();
-    let state = AppState::from_parts(store, tokens, metrics, &config);
+    let state = AppState::from_parts(store, tokens, metrics, &config).expect("the state assembles");
     start(config, data_dir, move |_| state).await
 }
 
