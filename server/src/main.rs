@@ -14,8 +14,8 @@ use server::allocation::{ListedSchool, OpenData, Pledge, verify};
 use server::api::report::ReportFormat;
 use server::domain::{Role, UserName};
 use server::metrics::LedgerMetrics;
-use server::share::links::share_path;
-use server::share::{Fonts, PosterData, poster_pdf};
+use server::share::Fonts;
+use server::share::posters::make_poster;
 use server::store::admin::{BookSelection, PasswordHash, ShipmentDetails};
 use server::store::{self, Actor, Location, ShipRequest, Store, WriterConfig};
 use server::{AppState, ServeConfig};
@@ -428,21 +428,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let fonts = Fonts::from_dist(&dist)?;
             let ledger = data.open().await?;
-            let code = ledger.create_poster_code(label.clone()).await;
+            let poster = make_poster(ledger.as_ref(), fonts, &public_url, label, os_actor()).await;
             ledger.close().await?;
-            let code = code?;
-            let share_url = format!("{}{}", public_url.trim_end_matches('/'), share_path(code));
-            let pdf = poster_pdf(
-                &fonts,
-                &PosterData {
-                    share_url: share_url.clone(),
-                    label,
-                },
-            )?;
-            std::fs::write(&out, pdf).with_context(|| format!("writing {}", out.display()))?;
+            let poster = poster?;
+            std::fs::write(&out, &poster.pdf)
+                .with_context(|| format!("writing {}", out.display()))?;
             print_json(&serde_json::json!({
-                "code": code.to_string(),
-                "share_url": share_url,
+                "code": poster.code.to_string(),
+                "share_url": poster.share_url,
                 "poster": out.display().to_string(),
             }))?;
         }

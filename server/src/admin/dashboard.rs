@@ -75,6 +75,7 @@ struct Dashboard {
     overdue: Page<ShipmentRecord>,
     overdue_before: ChinaDay,
     overdue_days: i64,
+    sharing: crate::allocation::SharingFigures,
 }
 
 async fn load(app: &App, period: Period) -> AdminResult<Dashboard> {
@@ -127,6 +128,7 @@ async fn load(app: &App, period: Period) -> AdminResult<Dashboard> {
         overdue,
         overdue_before,
         overdue_days: app.admin.overdue_days,
+        sharing: app.store.sharing().await?,
     })
 }
 
@@ -343,6 +345,24 @@ pub async fn show_dashboard(
             div.stat { (both("已分配", "Allocated")) b { (books.allocated) } }
             div.stat { (both("已发货", "Shipped")) b { (books.shipped) } }
             div.stat { (both("已收到", "Received")) b { (books.received) } }
+            div.stat {
+                a href=(paths::SHARING) { (both("经由分享的参与", "Via share links")) }
+                b {
+                    (crate::tables::Share {
+                        part: dashboard.sharing.participations_via_share,
+                        whole: dashboard.participations,
+                    }
+                    .percent_text()
+                    .unwrap_or_else(|| "—".into()))
+                }
+            }
+        }
+        @if let Some(top) = dashboard.sharing.top_codes.first() {
+            p {
+                (both("带来新玩家最多的分享码", "Top referring code")) "："
+                a href=(paths::SHARING) { (top.code) } " · "
+                (both(&format!("{} 位新玩家", top.referred_players), &format!("{} players referred", top.referred_players)))
+            }
         }
         h2 { (both("待办", "To do")) }
         div.pair {

@@ -78,6 +78,8 @@ pub enum Section {
     Shipments,
     /// School list imports.
     Import,
+    /// Sharing: what share links brought, and posters.
+    Sharing,
     /// Users.
     Users,
     /// The audit log.
@@ -86,12 +88,13 @@ pub enum Section {
 
 impl Section {
     /// Every section, in navigation order.
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Dashboard,
         Section::Reports,
         Section::Pledges,
         Section::Shipments,
         Section::Import,
+        Section::Sharing,
         Section::Users,
         Section::Audit,
     ];
@@ -105,6 +108,7 @@ impl Section {
             Self::Pledges => paths::PLEDGES,
             Self::Shipments => paths::SHIPMENTS,
             Self::Import => paths::IMPORT,
+            Self::Sharing => paths::SHARING,
             Self::Users => paths::USERS,
             Self::Audit => paths::AUDIT,
         }
@@ -113,7 +117,9 @@ impl Section {
     /// The least role that may open it.
     pub fn role(self) -> Role {
         match self {
-            Self::Dashboard | Self::Reports | Self::Pledges | Self::Shipments => Role::Viewer,
+            Self::Dashboard | Self::Reports | Self::Pledges | Self::Shipments | Self::Sharing => {
+                Role::Viewer
+            }
             Self::Import => Role::Operator,
             Self::Users | Self::Audit => Role::Admin,
         }
@@ -127,6 +133,7 @@ impl Section {
             Self::Pledges => ("认捐", "Pledges"),
             Self::Shipments => ("发货", "Shipments"),
             Self::Import => ("导入名单", "Import"),
+            Self::Sharing => ("分享", "Sharing"),
             Self::Users => ("用户", "Users"),
             Self::Audit => ("审计日志", "Audit log"),
         }

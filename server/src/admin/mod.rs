@@ -9,7 +9,8 @@
 //!   async threads. [`sign_in`]: the sign-in form, throttling, sign-out.
 //! - The pages, one module per resource: [`dashboard`], [`reports`] (the
 //!   drill-down of [`crate::allocation::drill_down`]), [`schools`],
-//!   [`pledges`], [`shipments`], [`imports`], [`users`], [`audit`].
+//!   [`pledges`], [`shipments`], [`imports`], [`sharing`] (what share
+//!   links brought, and posters), [`users`], [`audit`].
 //! - [`layout`]: the frame, the period selector, the pager; [`export`]:
 //!   every table as XLSX, CSV or JSON ([`crate::tables`]), audited;
 //!   [`chart`]: the SVG charts; [`error`]: the console's one error type.
@@ -32,6 +33,7 @@ pub mod reports;
 pub mod routes;
 pub mod schools;
 pub mod session;
+pub mod sharing;
 pub mod shipments;
 pub mod sign_in;
 pub mod users;

@@ -30,7 +30,9 @@ use serde::Deserialize;
 
 use super::error::AdminError;
 use super::session::{self, SignedIn};
-use super::{audit, dashboard, imports, pledges, reports, schools, shipments, sign_in, users};
+use super::{
+    audit, dashboard, imports, pledges, reports, schools, sharing, shipments, sign_in, users,
+};
 use crate::caps::ClientAddress;
 use crate::domain::Role;
 use crate::state::AppState;
@@ -83,6 +85,9 @@ pub mod paths {
     pub const AUDIT: &str = "/admin/audit";
     /// The audit log as a file.
     pub const AUDIT_EXPORT: &str = "/admin/audit/export";
+    pub const SHARING: &str = "/admin/sharing";
+    pub const SHARING_EXPORT: &str = "/admin/sharing/export";
+    pub const SHARING_POSTER: &str = "/admin/sharing/poster";
 }
 
 /// Who may call a route.
@@ -140,6 +145,9 @@ pub enum Endpoint {
     ChangePassword,
     ShowAudit,
     ExportAudit,
+    ShowSharing,
+    ExportSharing,
+    MakePoster,
 }
 
 /// One admin route.
@@ -212,6 +220,9 @@ pub const ROUTES: &[AdminRoute] = {
         route(ChangePassword, "POST", USER_PASSWORD, ADMIN, Form),
         route(ShowAudit, "GET", AUDIT, ADMIN, Page),
         route(ExportAudit, "GET", AUDIT_EXPORT, ADMIN, Download),
+        route(ShowSharing, "GET", SHARING, VIEWER, Page),
+        route(ExportSharing, "GET", SHARING_EXPORT, VIEWER, Download),
+        route(MakePoster, "POST", SHARING_POSTER, OPERATOR, Form),
     ]
 };
 
@@ -248,6 +259,9 @@ fn handler(endpoint: Endpoint) -> MethodRouter<AppState> {
         ChangePassword => post(users::change_password),
         ShowAudit => get(audit::show_audit),
         ExportAudit => get(audit::export_audit),
+        ShowSharing => get(sharing::show_sharing),
+        ExportSharing => get(sharing::export_sharing),
+        MakePoster => post(sharing::make_poster_pdf),
     }
 }
 

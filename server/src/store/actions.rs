@@ -63,6 +63,8 @@ pub(crate) enum Action {
     CreatePosterCode {
         /// The class or event.
         label: Option<String>,
+        /// Who.
+        actor: Actor,
     },
 }
 
@@ -348,11 +350,18 @@ pub(crate) async fn decide(
                 }
             }
         }
-        Action::CreatePosterCode { label } => {
+        Action::CreatePosterCode { label, actor } => {
             let code = super::rules::fresh_codes(tx, 1)
                 .await?
                 .pop()
                 .ok_or_else(|| StoreError::Inconsistent("no fresh share code".into()))?;
+            changes.audit.push(AuditEntry {
+                at_ms: now_ms,
+                actor,
+                action: AuditAction::PosterMade,
+                target: code.to_string(),
+                detail: label.clone().unwrap_or_default(),
+            });
             changes.share_codes.push(NewShareCode {
                 code,
                 owner: None,

@@ -180,6 +180,8 @@ audit_actions! {
     BooksReceived => "books_received", "确认收货", "Books received";
     /// A table was exported.
     Exported => "exported", "导出", "Exported";
+    /// A QR poster was made, with a share code of its own.
+    PosterMade => "poster_made", "制作海报", "Poster made";
 }
 
 /// One entry of the audit log, as written.

@@ -343,9 +343,13 @@ impl<B: Backend> Store for Ledger<B> {
         standing(&mut reader, code, row).await.map(Some)
     }
 
-    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode> {
-        let outcome = self.act(Action::CreatePosterCode { label }).await?;
+    async fn create_poster_code(&self, label: Option<String>, actor: Actor) -> Result<ShareCode> {
+        let outcome = self.act(Action::CreatePosterCode { label, actor }).await?;
         expect_outcome!(outcome, PosterCodeCreated)
+    }
+
+    async fn sharing(&self) -> Result<SharingFigures> {
+        sharing_figures(&mut self.backend.reader().await?).await
     }
 
     async fn close(&self) -> Result<()> {

@@ -46,7 +46,9 @@ pub use admin::{Actor, AdminStore, ShipRequest};
 pub use sqlite::{BulkLoadReport, LedgerCheck};
 pub use writer::WriterConfig;
 
-use crate::allocation::{BookState, ListedSchool, OpenData, Pledge, Report, SchoolTally};
+use crate::allocation::{
+    BookState, ListedSchool, OpenData, Pledge, Report, SchoolTally, SharingFigures,
+};
 use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::metrics::LedgerMetrics;
@@ -379,7 +381,15 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// A new share code for a poster, crediting a class or an event named
     /// `label`, not a person.
-    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode, StoreError>;
+    async fn create_poster_code(
+        &self,
+        label: Option<String>,
+        actor: Actor,
+    ) -> Result<ShareCode, StoreError>;
+
+    /// The campaign's sharing figures: what share links brought, and the
+    /// codes that referred the most players (codes only).
+    async fn sharing(&self) -> Result<SharingFigures, StoreError>;
 
     /// The admin console's questions and the accounts.
     fn admin(&self) -> &dyn AdminStore;

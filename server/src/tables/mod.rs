@@ -34,7 +34,7 @@ use jiff::tz;
 pub use csv_file::{
     BOM, CsvWriter, neutralise, read_csv, restore_neutralised, starts_like_formula, to_csv,
 };
-pub use download::{ExportFormat, content_disposition};
+pub use download::{ExportFormat, attachment, content_disposition};
 pub use html::{TABLE_CSS, to_html};
 pub use json::to_json;
 pub use xlsx_file::{ABOUT_SHEET, DATA_SHEET, to_xlsx};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use server::allocation::{ListedSchool, OpenData, Pledge, Report};
+use server::allocation::{ListedSchool, OpenData, Pledge, Report, SharingFigures};
 use server::domain::{PlayerId, RoundId, ShareCode};
 use server::store::{
     Actor, AdminStore, AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation,
@@ -196,8 +196,16 @@ impl Store for GatedStore {
         self.inner.player_standing(player).await
     }
 
-    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode, StoreError> {
-        self.inner.create_poster_code(label).await
+    async fn create_poster_code(
+        &self,
+        label: Option<String>,
+        actor: Actor,
+    ) -> Result<ShareCode, StoreError> {
+        self.inner.create_poster_code(label, actor).await
+    }
+
+    async fn sharing(&self) -> Result<SharingFigures, StoreError> {
+        self.inner.sharing().await
     }
 
     async fn close(&self) -> Result<(), StoreError> {
