@@ -14,7 +14,7 @@
 //!   stopped. The committed seeds in `fuzz/corpus/<target>/` are read, never
 //!   written; crashing inputs land in `fuzz/artifacts/<target>/`.
 //! - `--seed-corpus` rewrites the committed seeds instead
-//!   (`fuzz/examples/seed_corpus.rs`).
+//!   (`fuzz/examples/seed_corpus.rs`, an ordinary stable build).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -72,12 +72,12 @@ struct Run {
 }
 
 pub fn fuzz(ws: &Workspace, args: &FuzzArgs) -> Result<()> {
+    if args.seed_corpus {
+        return write_seed_corpus(ws);
+    }
     let toolchain = FuzzToolchain::find(ws)?;
     eprintln!("xtask: the fuzz build uses {}", toolchain.describe());
     let fuzz_dir = ws.target_dir.join("fuzz");
-    if args.seed_corpus {
-        return write_seed_corpus(ws, &toolchain, &fuzz_dir);
-    }
     let cargo_fuzz = ensure_cargo_fuzz(ws, &fuzz_dir)?;
     let build_dir = fuzz_dir.join("build");
     let build_flags = [
@@ -183,7 +183,12 @@ fn failure_of(log: &str, log_path: &Path) -> String {
     let cause = lines
         .iter()
         .position(|line| line.contains("panicked at") || line.contains("ERROR: "))
-        .map(|at| lines[at..(at + 2).min(lines.len())].join(" ").trim().to_owned());
+        .map(|at| {
+            lines[at..(at + 2).min(lines.len())]
+                .join(" ")
+                .trim()
+                .to_owned()
+        });
     let input = log
         .lines()
         .find_map(|line| line.split_once("Test unit written to "))
@@ -269,17 +274,18 @@ fn ensure_cargo_fuzz(ws: &Workspace, fuzz_dir: &Path) -> Result<PathBuf> {
     Ok(binary)
 }
 
-/// Runs the seed corpus generator (an example of the fuzz crate, built
-/// without instrumentation) on the fuzz toolchain.
-fn write_seed_corpus(ws: &Workspace, toolchain: &FuzzToolchain, fuzz_dir: &Path) -> Result<()> {
-    let cargo = which::which("cargo").context("cargo on PATH")?;
-    let mut command = toolchain.command(&cargo);
-    command
-        .args(["run", "--locked", "--manifest-path"])
-        .arg(ws.root.join("fuzz/Cargo.toml"))
-        .args(["--example", "seed_corpus", "--target-dir"])
-        .arg(fuzz_dir.join("seed-build"));
-    run(&mut command)
+/// Runs the seed corpus generator, an example of the fuzz crate built
+/// without instrumentation by the pinned stable toolchain into the
+/// workspace's target folder, where it shares the dependencies of the
+/// workspace's own debug builds.
+fn write_seed_corpus(ws: &Workspace) -> Result<()> {
+    let manifest = ws.root.join("fuzz/Cargo.toml");
+    cmd!(
+        ws.sh,
+        "cargo run --locked --manifest-path {manifest} --example seed_corpus"
+    )
+    .run()?;
+    Ok(())
 }
 
 fn run(command: &mut Command) -> Result<()> {
