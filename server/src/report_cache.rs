@@ -159,7 +159,12 @@ mod tests {
     async fn import_elsewhere(ledger: &TestLedger, id: &str) {
         let other = ledger.open().await;
         other
-            .import_schools("schools.csv", vec![sample_school(id, 100, 5)])
+            .import_schools(
+                "schools.csv",
+                vec![sample_school(id, 100, 5)],
+                None,
+                crate::store::Actor::os_user("test"),
+            )
             .await
             .unwrap();
         other.close().await.unwrap();

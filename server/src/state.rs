@@ -56,6 +56,8 @@ pub struct App {
     pub public_url: Option<String>,
     /// The public report, serialised, kept fresh while [`crate::serve`] runs.
     pub report: ReportCache,
+    /// The admin console's sessions settings, password hashing and uploads.
+    pub admin: crate::admin::AdminState,
     /// Draws and keeps the preview cards of share links.
     pub cards: CardPainter,
     /// Cancelled when the server starts shutting down (ends live streams and
@@ -137,6 +139,7 @@ impl AppState {
                 .as_ref()
                 .map(|url| url.trim_end_matches('/').to_owned()),
             report: ReportCache::default(),
+            admin: crate::admin::AdminState::new(&config.admin, config.public_url.as_deref()),
             cards: CardPainter::new(load_fonts(&config.dist)),
             shutdown: CancellationToken::new(),
             replays,

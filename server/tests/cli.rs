@@ -4,8 +4,9 @@
 //! is started; each command opens the ledger itself. Every test that
 //! touches a ledger runs on both backends.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 use server::store::postgres::ScratchDatabase;
@@ -41,6 +42,7 @@ on_both_backends!(
     a_campaign_runs_through_the_command_line,
     a_bad_school_file_imports_nothing_and_names_its_lines,
     a_poster_gets_a_code_of_its_own_and_prints_its_link,
+    console_users_are_managed_from_the_command_line,
 );
 
 /// A new ledger for one test: a temporary data directory (the SQLite
@@ -82,6 +84,30 @@ impl TestLedger {
         all.extend_from_slice(args);
         server(&all)
     }
+
+    /// Runs `server admin <command>` on this ledger, with `input` on its
+    /// standard input.
+    fn console_admin(&self, command: &str, args: &[&str], input: &str) -> Output {
+        let data_dir = self.path().to_str().expect("a UTF-8 temporary path");
+        let mut all = vec!["admin", command, "--data-dir", data_dir];
+        if let Some(database) = &self.database {
+            all.extend(["--database-url", database.url().as_str()]);
+        }
+        all.extend_from_slice(args);
+        let mut child = server_command(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server binary runs");
+        child
+            .stdin
+            .take()
+            .expect("a standard input")
+            .write_all(input.as_bytes())
+            .expect("the input is written");
+        child.wait_with_output().expect("the command ends")
+    }
 }
 
 /// The demo school list shipped in `assets/`.
@@ -92,13 +118,20 @@ fn demo_schools() -> PathBuf {
 /// Runs `server` with `args`, without inheriting a ledger from the
 /// environment (every test names its own).
 fn server(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_server"))
+    server_command(args)
+        .output()
+        .expect("the server binary runs")
+}
+
+/// The `server` command with `args`, not run yet.
+fn server_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
         .args(args)
         .env_remove("DREAMFAIRY_DATA_DIR")
         .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the server binary runs")
+        .env("RUST_LOG", "warn");
+    command
 }
 
 /// Asserts that `output` succeeded and answers its stdout as JSON.
@@ -410,4 +443,80 @@ fn a_poster_gets_a_code_of_its_own_and_prints_its_link(db: Db) {
     );
     let check = json_of("check-ledger", &data.admin("check-ledger", &[]));
     assert_eq!(check["problems"], json!([]), "the ledger is sound: {check}");
+}
+
+fn console_users_are_managed_from_the_command_line(db: Db) {
+    let data = TestLedger::new(db);
+    let password = "a long enough password\n";
+    let boss = json_of(
+        "admin create-user",
+        &data.console_admin(
+            "create-user",
+            &["--user", "Boss", "--role", "admin", "--password-stdin"],
+            password,
+        ),
+    );
+    assert_eq!(boss["name"], "boss", "names are kept in lower case: {boss}");
+    assert_eq!(boss["role"], "admin", "{boss}");
+    let again = data.console_admin(
+        "create-user",
+        &["--user", "boss", "--role", "viewer", "--password-stdin"],
+        password,
+    );
+    assert!(!again.status.success(), "a name is taken once");
+    let short = data.console_admin(
+        "create-user",
+        &["--user", "ops", "--role", "operator", "--password-stdin"],
+        "short\n",
+    );
+    assert!(!short.status.success(), "a short password is refused");
+    json_of(
+        "admin create-user",
+        &data.console_admin(
+            "create-user",
+            &["--user", "ops", "--role", "operator", "--password-stdin"],
+            password,
+        ),
+    );
+    json_of(
+        "admin set-password",
+        &data.console_admin(
+            "set-password",
+            &["--user", "ops", "--password-stdin"],
+            "another long password\n",
+        ),
+    );
+    let last_admin = data.console_admin("disable-user", &["--user", "boss"], "");
+    assert!(
+        !last_admin.status.success(),
+        "the last enabled admin cannot be disabled"
+    );
+    json_of(
+        "admin disable-user",
+        &data.console_admin("disable-user", &["--user", "ops"], ""),
+    );
+    let users = json_of(
+        "admin list-users",
+        &data.console_admin("list-users", &[], ""),
+    );
+    let summary: Vec<(Value, Value, Value)> = users
+        .as_array()
+        .expect("a list of users")
+        .iter()
+        .map(|user| {
+            (
+                user["name"].clone(),
+                user["role"].clone(),
+                user["disabled"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (json!("boss"), json!("admin"), json!(false)),
+            (json!("ops"), json!("operator"), json!(true)),
+        ],
+        "both users, by name, ops disabled: {users}"
+    );
 }

@@ -10,6 +10,7 @@
 //! - `bench`: run a named benchmark.
 //! - `postgres`: start a throwaway PostgreSQL and print its URL, for running
 //!   the PostgreSQL tests with plain `cargo test`.
+//! - `fuzz`: run each `cargo fuzz` target of `fuzz/` for a bounded time.
 //!
 //! Every correctness check stays reachable through `cargo test`; this crate only
 //! prepares what those tests need (the WASM build, the server binary, Chromium,
@@ -18,6 +19,7 @@
 mod bench;
 mod dist;
 mod fonts;
+mod fuzz;
 mod postgres;
 mod run;
 mod setup;
@@ -51,6 +53,8 @@ enum Command {
     /// Start a throwaway PostgreSQL (Unix socket only) and print its URL;
     /// stop it and delete its data on Enter.
     Postgres,
+    /// Run every fuzz target of `fuzz/` for a bounded time (cargo fuzz).
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> Result<()> {
@@ -63,5 +67,6 @@ fn main() -> Result<()> {
         Command::Test(args) => test::test(&workspace, &args),
         Command::Bench(args) => bench::bench(&workspace, &args),
         Command::Postgres => postgres::serve_until_enter(&workspace.sh),
+        Command::Fuzz(args) => fuzz::fuzz(&workspace, &args),
     }
 }

@@ -11,7 +11,7 @@ use sim::Outcome;
 use sim::wire::RejectReason;
 
 use super::testing::{Db, TestLedger, on_both_backends};
-use super::{AppendOutcome, Location, NewParticipation, RejectionRecord, Store, sqlite};
+use super::{Actor, AppendOutcome, Location, NewParticipation, RejectionRecord, Store, sqlite};
 use crate::allocation::open_data::sample_school;
 use crate::allocation::{Pledge, verify};
 use crate::domain::{PlayerId, RoundId};
@@ -293,14 +293,19 @@ async fn allocation_across_ledgers_is_the_one_rules(db: Db) {
             sample_school("B", 200, 3),
             sample_school("C", 100, 9),
         ],
+        None,
+        Actor::os_user("test"),
     )
     .await
     .unwrap();
-    b.pledge(Pledge {
-        sponsor: "s".into(),
-        participations_per_book: 2,
-        book_cap: 40,
-    })
+    b.pledge(
+        Pledge {
+            sponsor: "s".into(),
+            participations_per_book: 2,
+            book_cap: 40,
+        },
+        Actor::os_user("test"),
+    )
     .await
     .unwrap();
     let mut round = 0;
@@ -320,6 +325,8 @@ async fn allocation_across_ledgers_is_the_one_rules(db: Db) {
             b.import_schools(
                 "two.csv",
                 vec![sample_school("B", 200, 3), sample_school("D", 500, 9)],
+                None,
+                Actor::os_user("test"),
             )
             .await
             .unwrap();
@@ -351,14 +358,19 @@ async fn a_ledger_replays_the_others_participations_instead_of_rebuilding(db: Db
     b.import_schools(
         "one.csv",
         vec![sample_school("A", 300, 40), sample_school("B", 200, 40)],
+        None,
+        Actor::os_user("test"),
     )
     .await
     .unwrap();
-    b.pledge(Pledge {
-        sponsor: "s".into(),
-        participations_per_book: 1,
-        book_cap: 100,
-    })
+    b.pledge(
+        Pledge {
+            sponsor: "s".into(),
+            participations_per_book: 1,
+            book_cap: 100,
+        },
+        Actor::os_user("test"),
+    )
     .await
     .unwrap();
     // Taking turns: before each of its batches, `a` must catch up with the
@@ -372,9 +384,14 @@ async fn a_ledger_replays_the_others_participations_instead_of_rebuilding(db: Db
         1,
         "one rebuild when the writer started; the other's books were replayed after"
     );
-    b.import_schools("two.csv", vec![sample_school("C", 100, 40)])
-        .await
-        .unwrap();
+    b.import_schools(
+        "two.csv",
+        vec![sample_school("C", 100, 40)],
+        None,
+        Actor::os_user("test"),
+    )
+    .await
+    .unwrap();
     a.append(verified(21, 1, 1_000)).await.unwrap();
     assert_eq!(
         metrics.allocator_rebuilds.get(),

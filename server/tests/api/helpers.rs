@@ -15,7 +15,7 @@ use server::config::ServeConfig;
 use server::metrics::{LedgerMetrics, Metrics};
 use server::store::postgres::ScratchDatabase;
 use server::store::{
-    self, ImportOutcome, LedgerCheck, LedgerTotals, Store, StoreError, WriterConfig,
+    self, Actor, ImportOutcome, LedgerCheck, LedgerTotals, Store, StoreError, WriterConfig,
 };
 use server::token::TokenKey;
 use server::{AppState, ServeError};
@@ -251,9 +251,75 @@ impl TestApp {
 
     /// Imports `schools` as a new list named `source`, as the CLI would.
     pub async fn cli_import(&self, source: &str, schools: Vec<ListedSchool>) -> ImportOutcome {
-        self.cli(|cli| async move { cli.import_schools(source, schools).await })
-            .await
-            .expect("the list imports")
+        self.cli(|cli| async move {
+            cli.import_schools(source, schools, None, Actor::os_user("test"))
+                .await
+        })
+        .await
+        .expect("the list imports")
+    }
+
+    /// Runs `statement` on the test's database itself, around the server
+    /// (as someone with database access would): the rows it changed, or
+    /// the database's refusal.
+    pub async fn execute_sql(&self, statement: &str) -> Result<u64, String> {
+        match &self.database {
+            None => self
+                .sqlite_connection()
+                .execute(statement, [])
+                .map(|changed| changed as u64)
+                .map_err(|error| error.to_string()),
+            Some(database) => self
+                .postgres_client(database)
+                .await
+                .execute(statement, &[])
+                .await
+                .map_err(|error| format!("{error:?}")),
+        }
+    }
+
+    /// The first column, as text, of every row `query` answers on the
+    /// test's database itself.
+    pub async fn query_texts(&self, query: &str) -> Vec<String> {
+        match &self.database {
+            None => self
+                .sqlite_connection()
+                .prepare(query)
+                .and_then(|mut statement| {
+                    statement
+                        .query_map([], |row| row.get(0))?
+                        .collect::<Result<_, _>>()
+                })
+                .expect("the query runs"),
+            Some(database) => self
+                .postgres_client(database)
+                .await
+                .query(query, &[])
+                .await
+                .expect("the query runs")
+                .iter()
+                .map(|row| row.get(0))
+                .collect(),
+        }
+    }
+
+    /// A connection to the SQLite ledger (which must exist).
+    fn sqlite_connection(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data_dir.path().join(store::sqlite::FILE_NAME),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )
+        .expect("the test's SQLite ledger opens")
+    }
+
+    /// A connection of its own to the test's PostgreSQL database.
+    async fn postgres_client(&self, database: &ScratchDatabase) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(database.url().as_str(), tokio_postgres::NoTls)
+                .await
+                .expect("the test's PostgreSQL database answers");
+        tokio::spawn(connection);
+        client
     }
 
     /// `base_url` + `path`.

@@ -16,6 +16,7 @@
 //! Only the SQL ([`queries`]), the migrations and the connection handling
 //! are here; the logic is the store's shared code ([`super::ledger`]).
 
+mod admin_queries;
 mod bulk;
 mod queries;
 mod scratch;
@@ -23,7 +24,6 @@ mod scratch;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
-use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,15 +36,23 @@ use tokio_postgres::NoTls;
 pub use bulk::{bulk_load, check};
 pub use scratch::{ScratchDatabase, TEST_URL_VARIABLE};
 
+use super::admin::{
+    AreaFilter, AuditFilter, AuditRecord, BookLifecycle, BookSelection, CountySummary, Credentials,
+    FailedSignIns, ListInfo, Movement, Page, PledgeRecord, SessionRecord, ShipmentFilter,
+    ShipmentRecord, Unshipped, User, Window,
+};
 use super::backend::{
-    AllocationSince, AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, PlayerRow,
-    Result, SchoolKey, ShareCodeRow, ShareDelta,
+    AccountChanges, AccountsWrite, AllocationSince, AllocationTables, Backend, Changes,
+    ConsoleRead, Head, LedgerRead, LedgerWrite, PlayerRow, Result, SchoolKey, ShareCodeRow,
+    ShareDelta,
 };
 use super::ledger::Ledger;
 use super::writer::WriterConfig;
 use super::{Participation, Store, StoreError, backend_error};
-use crate::allocation::{BookRecord, BookState, Pledge, SchoolListVersion, SchoolTally};
-use crate::domain::{PlayerId, RoundId, ShareCode};
+use crate::allocation::{
+    BookRecord, BookState, ListedSchool, Pledge, SchoolListVersion, SchoolTally,
+};
+use crate::domain::{PlayerId, RoundId, ShareCode, UserName};
 use crate::metrics::LedgerMetrics;
 
 /// Schema migrations, applied in order; `ledger_schema.version` counts those
@@ -54,12 +62,25 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_ledger.sql"),
     include_str!("migrations/0002_allocation.sql"),
     include_str!("migrations/0003_head.sql"),
+    include_str!("migrations/0004_admin.sql"),
     include_str!("migrations/0005_sharing.sql"),
 ];
 
 /// The advisory lock migrations run under (any fixed number shared by every
 /// process of this server: "dreamfai" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6472_6561_6d66_6169;
+
+/// Begins an accounts transaction: commits wait for the disk whatever the
+/// database's default, and the transaction-scoped advisory lock (another
+/// fixed number, "dfaccnts") makes accounts transactions of every process
+/// take turns, so the accounts' rules read and write under one lock, as
+/// SQLite's `BEGIN IMMEDIATE` does. The ledger writer never takes it.
+const BEGIN_ACCOUNTS: &str = "BEGIN; SET LOCAL synchronous_commit TO on; \
+     SELECT pg_advisory_xact_lock(7378146524893918323);";
+
+/// Connections per process for accounts transactions (sign-ins, sessions,
+/// the audit log of the console): they take turns on one lock anyway.
+const ACCOUNTS_CONNECTIONS: usize = 2;
 
 /// Read connections per process: lookups are short point queries.
 const READ_CONNECTIONS: usize = 8;
@@ -222,6 +243,7 @@ fn pool(url: &DatabaseUrl, size: usize) -> Result<Pool> {
 pub(crate) struct PgBackend {
     readers: Pool,
     writer: Pool,
+    accounts: Pool,
 }
 
 impl PgBackend {
@@ -229,10 +251,15 @@ impl PgBackend {
     async fn connect(url: &DatabaseUrl) -> Result<Self> {
         let readers = pool(url, READ_CONNECTIONS)?;
         let writer = pool(url, 1)?;
+        let accounts = pool(url, ACCOUNTS_CONNECTIONS)?;
         let mut client = readers.get().await.map_err(backend_error)?;
         warn_if_fsync_is_off(&client).await?;
         migrate(&mut client).await?;
-        Ok(Self { readers, writer })
+        Ok(Self {
+            readers,
+            writer,
+            accounts,
+        })
     }
 }
 
@@ -340,6 +367,19 @@ impl Backend for PgBackend {
     type Reader = PgReader;
     type WriterConnection = PgWriterConnection;
     type Tx<'c> = PgTx<'c>;
+    type AccountsTx = PgAccountsTx;
+
+    async fn accounts_tx(&self) -> Result<PgAccountsTx> {
+        let client = self.accounts.get().await.map_err(backend_error)?;
+        client
+            .batch_execute(BEGIN_ACCOUNTS)
+            .await
+            .map_err(backend_error)?;
+        Ok(PgConn {
+            client: AccountsConn(Some(client)),
+            known_head: None,
+        })
+    }
 
     async fn reader(&self) -> Result<PgReader> {
         Ok(PgConn {
@@ -501,14 +541,6 @@ impl<C: GenericClient + Send> LedgerRead for PgConn<C> {
         queries::books(&self.client).await
     }
 
-    async fn books_in_state(
-        &mut self,
-        range: RangeInclusive<u64>,
-        state: BookState,
-    ) -> Result<Vec<(u64, String)>> {
-        queries::books_in_state(&self.client, &range, state).await
-    }
-
     async fn shipped_books_of(&mut self, school: String) -> Result<Vec<u64>> {
         queries::shipped_books_of(&self.client, &school).await
     }
@@ -534,6 +566,209 @@ impl<C: GenericClient + Send> LedgerRead for PgConn<C> {
 
     async fn share_totals(&mut self) -> Result<ShareDelta> {
         queries::share_totals(&self.client).await
+    }
+
+    async fn allocated_books(&mut self, selection: BookSelection) -> Result<Vec<(u64, String)>> {
+        admin_queries::allocated_books(&self.client, &selection).await
+    }
+
+    async fn school_counties(&mut self, schools: Vec<String>) -> Result<HashMap<String, String>> {
+        admin_queries::school_counties(&self.client, &schools).await
+    }
+
+    async fn unconfirmed_shipments_of(&mut self, school: String) -> Result<Vec<u64>> {
+        admin_queries::unconfirmed_shipments_of(&self.client, &school).await
+    }
+}
+
+/// What the console's questions are asked on: a pooled read connection
+/// or an accounts transaction's. The same SQL answers on both.
+pub(crate) trait ConsoleClient {
+    /// The client.
+    type Client: GenericClient + Send + Sync;
+
+    /// The client, or an error if the transaction has ended.
+    fn console_client(&self) -> Result<&Self::Client>;
+}
+
+impl ConsoleClient for Object {
+    type Client = Object;
+
+    fn console_client(&self) -> Result<&Object> {
+        Ok(self)
+    }
+}
+
+impl<C: ConsoleClient + Send> ConsoleRead for PgConn<C> {
+    async fn credentials(&mut self, name: UserName) -> Result<Option<Credentials>> {
+        admin_queries::credentials(self.client.console_client()?, &name).await
+    }
+
+    async fn users(&mut self) -> Result<Vec<User>> {
+        admin_queries::users(self.client.console_client()?).await
+    }
+
+    async fn session(&mut self, token_hash: [u8; 32]) -> Result<Option<SessionRecord>> {
+        admin_queries::session(self.client.console_client()?, &token_hash).await
+    }
+
+    async fn failed_sign_ins(
+        &mut self,
+        name: String,
+        address: String,
+        since_ms: u64,
+    ) -> Result<FailedSignIns> {
+        admin_queries::failed_sign_ins(self.client.console_client()?, &name, &address, since_ms)
+            .await
+    }
+
+    async fn audit_log(
+        &mut self,
+        filter: AuditFilter,
+        window: Window,
+    ) -> Result<Page<AuditRecord>> {
+        admin_queries::audit_log(self.client.console_client()?, &filter, window).await
+    }
+
+    async fn first_day(&mut self) -> Result<Option<i64>> {
+        admin_queries::first_day(self.client.console_client()?).await
+    }
+
+    async fn day_counts(&mut self, first: i64, last: i64) -> Result<Vec<(i64, u64)>> {
+        admin_queries::day_counts(self.client.console_client()?, first, last).await
+    }
+
+    async fn refusals(&mut self, first: i64, last: i64) -> Result<BTreeMap<RejectReason, u64>> {
+        admin_queries::refusals(self.client.console_client()?, first, last).await
+    }
+
+    async fn counties(&mut self) -> Result<Vec<CountySummary>> {
+        admin_queries::counties(self.client.console_client()?).await
+    }
+
+    async fn county_movements(
+        &mut self,
+        first: i64,
+        last: i64,
+    ) -> Result<BTreeMap<String, Movement>> {
+        admin_queries::county_movements(self.client.console_client()?, first, last).await
+    }
+
+    async fn schools_in(&mut self, area: AreaFilter) -> Result<Vec<SchoolTally>> {
+        admin_queries::schools_in(self.client.console_client()?, &area).await
+    }
+
+    async fn school_movements(
+        &mut self,
+        schools: Vec<String>,
+        first: i64,
+        last: i64,
+    ) -> Result<BTreeMap<String, Movement>> {
+        admin_queries::school_movements(self.client.console_client()?, &schools, first, last).await
+    }
+
+    async fn school_lifecycle(
+        &mut self,
+        school: String,
+        window: Window,
+    ) -> Result<Page<BookLifecycle>> {
+        admin_queries::school_lifecycle(self.client.console_client()?, &school, window).await
+    }
+
+    async fn pledge_records(&mut self) -> Result<Vec<PledgeRecord>> {
+        admin_queries::pledge_records(self.client.console_client()?).await
+    }
+
+    async fn shipments(
+        &mut self,
+        filter: ShipmentFilter,
+        window: Window,
+    ) -> Result<Page<ShipmentRecord>> {
+        admin_queries::shipments(self.client.console_client()?, &filter, window).await
+    }
+
+    async fn shipment(&mut self, id: u64) -> Result<Option<ShipmentRecord>> {
+        admin_queries::shipment(self.client.console_client()?, id).await
+    }
+
+    async fn shipment_books(&mut self, id: u64) -> Result<Vec<u64>> {
+        admin_queries::shipment_books(self.client.console_client()?, id).await
+    }
+
+    async fn unshipped(&mut self, limit: u64) -> Result<Unshipped> {
+        admin_queries::unshipped(self.client.console_client()?, limit).await
+    }
+
+    async fn school_list_versions(&mut self) -> Result<Vec<ListInfo>> {
+        admin_queries::school_list_versions(self.client.console_client()?).await
+    }
+
+    async fn latest_school_list(&mut self) -> Result<Option<(u32, Vec<ListedSchool>)>> {
+        admin_queries::latest_school_list(self.client.console_client()?).await
+    }
+}
+
+/// The connection of an accounts transaction (begun by
+/// [`BEGIN_ACCOUNTS`]), from the accounts pool. Rolled back if dropped
+/// before [`AccountsWrite::commit`].
+pub(crate) struct AccountsConn(Option<Object>);
+
+impl ConsoleClient for AccountsConn {
+    type Client = Object;
+
+    fn console_client(&self) -> Result<&Object> {
+        self.0
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("the accounts transaction has ended".into()))
+    }
+}
+
+/// An accounts transaction.
+pub(crate) type PgAccountsTx = PgConn<AccountsConn>;
+
+impl AccountsWrite for PgAccountsTx {
+    async fn apply(&mut self, changes: &AccountChanges) -> Result<()> {
+        admin_queries::apply_accounts(self.client.console_client()?, changes).await
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        let client = self
+            .client
+            .0
+            .take()
+            .ok_or_else(|| StoreError::Backend("the accounts transaction has ended".into()))?;
+        // With `synchronous_commit` on (set for this transaction), COMMIT
+        // returns once the commit record is on disk.
+        match client.batch_execute("COMMIT").await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                // In doubt: the connection is not reused.
+                drop(Object::take(client));
+                Err(backend_error(error))
+            }
+        }
+    }
+}
+
+impl Drop for AccountsConn {
+    fn drop(&mut self) {
+        let Some(client) = self.0.take() else {
+            return;
+        };
+        // The connection goes back to the pool only once rolled back;
+        // without a runtime to roll back on, it is closed instead (which
+        // ends the transaction on the server too).
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(error) = client.batch_execute("ROLLBACK").await {
+                        tracing::error!(%error, "rolling back an accounts transaction failed");
+                        drop(Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(client)),
+        }
     }
 }
 

@@ -13,7 +13,6 @@
 //! through [`RowExt`], which refuse what does not fit instead of wrapping.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::RangeInclusive;
 
 use deadpool_postgres::GenericClient;
 use sim::wire::{BookStatus, RejectReason, SchoolRef};
@@ -27,8 +26,8 @@ use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::store::backend::{
-    AllocationSince, AllocationTables, Changes, Head, PlayerRow, Result, SchoolKey, ShareCodeRow,
-    ShareDelta,
+    AllocationSince, AllocationTables, Changes, Head, NewShipment, PlayerRow, Result, SchoolKey,
+    ShareCodeRow, ShareDelta,
 };
 use crate::store::{Participation, StoreError, backend_error};
 
@@ -52,7 +51,7 @@ pub(super) const PARTICIPATION_COLUMNS: &str = "seq, round_id, player, referral,
 
 /// A value this build cannot store or read back (a negative count, a
 /// number past `i64::MAX`, a malformed id).
-fn invalid(what: impl std::fmt::Display) -> StoreError {
+pub(super) fn invalid(what: impl std::fmt::Display) -> StoreError {
     StoreError::Inconsistent(format!("PostgreSQL ledger: {what}"))
 }
 
@@ -108,7 +107,7 @@ impl RowExt for Row {
 }
 
 /// Runs one statement (prepared once per connection) and answers its rows.
-async fn rows<C: GenericClient>(
+pub(super) async fn rows<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -121,7 +120,7 @@ async fn rows<C: GenericClient>(
 }
 
 /// Runs one statement that answers one row.
-async fn one_row<C: GenericClient>(
+pub(super) async fn one_row<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -134,7 +133,7 @@ async fn one_row<C: GenericClient>(
 }
 
 /// Runs one statement that answers at most one row.
-async fn optional_row<C: GenericClient>(
+pub(super) async fn optional_row<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -397,7 +396,7 @@ pub(super) async fn allocation_since<C: GenericClient>(
 
 /// The school whose id, name, province, prefecture, county and county code
 /// are `row`'s columns from `first` on, in that order.
-fn school_from_row(row: &Row, first: usize) -> Result<SchoolRef> {
+pub(super) fn school_from_row(row: &Row, first: usize) -> Result<SchoolRef> {
     Ok(SchoolRef {
         id: row.column(first)?,
         name: row.column(first + 1)?,
@@ -439,8 +438,9 @@ macro_rules! select_tally {
         )
     };
 }
+pub(super) use select_tally;
 
-fn tally_from_row(row: &Row) -> Result<SchoolTally> {
+pub(super) fn tally_from_row(row: &Row) -> Result<SchoolTally> {
     Ok(SchoolTally {
         school: school_from_row(row, 0)?,
         pupils: row.u32_at(6)?,
@@ -473,7 +473,7 @@ pub(super) async fn school<C: GenericClient>(
         .transpose()
 }
 
-fn book_state(row: &Row, column: usize) -> Result<BookState> {
+pub(super) fn book_state(row: &Row, column: usize) -> Result<BookState> {
     let status: &str = row.column(column)?;
     BookState::from_name(status).ok_or_else(|| invalid(format!("unknown book status {status}")))
 }
@@ -554,23 +554,6 @@ pub(super) async fn books<C: GenericClient>(client: &C) -> Result<Vec<BookRecord
             list_version: row.opt_u32_at(3)?,
         })
     })
-    .collect()
-}
-
-pub(super) async fn books_in_state<C: GenericClient>(
-    client: &C,
-    range: &RangeInclusive<u64>,
-    state: BookState,
-) -> Result<Vec<(u64, String)>> {
-    rows(
-        client,
-        "SELECT book, school_id FROM books WHERE book BETWEEN $1 AND $2 AND status = $3 \
-         ORDER BY book",
-        &[&big(*range.start())?, &big(*range.end())?, &state.name()],
-    )
-    .await?
-    .iter()
-    .map(|row| Ok((row.u64_at(0)?, row.column(1)?)))
     .collect()
 }
 
@@ -701,9 +684,9 @@ pub(super) async fn share_totals<C: GenericClient>(client: &C) -> Result<ShareDe
 
 /// A statement parameter, owned, so a whole [`Pipeline`] can be built
 /// before it is sent.
-type Param = Box<dyn ToSql + Sync + Send>;
+pub(super) type Param = Box<dyn ToSql + Sync + Send>;
 
-fn param(value: impl ToSql + Sync + Send + 'static) -> Param {
+pub(super) fn param(value: impl ToSql + Sync + Send + 'static) -> Param {
     Box::new(value)
 }
 
@@ -959,17 +942,56 @@ pub(super) async fn apply<C: GenericClient>(client: &C, changes: &Changes) -> Re
             school_columns(&list.schools, secrets),
         );
     }
-    if let Some(shipment) = &changes.shipment {
+    if !changes.shipments.is_empty() {
+        let shipments = &changes.shipments;
+        let ranges: Vec<_> = shipments.iter().map(NewShipment::range).collect();
+        let text = |field: fn(&NewShipment) -> Option<String>| {
+            param(shipments.iter().map(field).collect::<Vec<_>>())
+        };
         pipeline.push(
-            "INSERT INTO shipments (id, shipped_at_ms, first_book, last_book, books, note) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO shipments (id, shipped_at_ms, first_book, last_book, books, note, \
+             school_id, carrier, tracking, shipped_on) \
+             SELECT s.id, $2::bigint, s.first_book, s.last_book, s.books, s.note, s.school_id, \
+             s.carrier, s.tracking, s.shipped_on \
+             FROM UNNEST($1::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], \
+             $7::text[], $8::text[], $9::text[], $10::bigint[]) \
+             AS s (id, first_book, last_book, books, note, school_id, carrier, tracking, shipped_on)",
             vec![
-                param(big(shipment.id)?),
+                param(
+                    shipments
+                        .iter()
+                        .map(|shipment| big(shipment.id))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
                 param(at_ms),
-                param(big(*shipment.range.start())?),
-                param(big(*shipment.range.end())?),
-                param(big(shipment.books.len() as u64)?),
-                param(shipment.note.clone()),
+                param(
+                    ranges
+                        .iter()
+                        .map(|range| big(*range.start()))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                param(
+                    ranges
+                        .iter()
+                        .map(|range| big(*range.end()))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                param(
+                    shipments
+                        .iter()
+                        .map(|shipment| big(shipment.books.len() as u64))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                text(|shipment| shipment.details.note.clone()),
+                text(|shipment| Some(shipment.school.clone())),
+                text(|shipment| shipment.details.carrier.clone()),
+                text(|shipment| shipment.details.tracking.clone()),
+                param(
+                    shipments
+                        .iter()
+                        .map(|shipment| shipment.shipped_on)
+                        .collect::<Vec<i64>>(),
+                ),
             ],
         );
     }
@@ -988,7 +1010,7 @@ pub(super) async fn apply<C: GenericClient>(client: &C, changes: &Changes) -> Re
         let allocations = &changes.allocations;
         pipeline.push(
             "UPDATE books SET status = 'allocated', school_id = a.school, \
-             list_version = a.list_version \
+             list_version = a.list_version, allocated_at_ms = $4 \
              FROM UNNEST($1::bigint[], $2::text[], $3::bigint[]) AS a (book, school, list_version) \
              WHERE books.book = a.book",
             vec![
@@ -1010,22 +1032,24 @@ pub(super) async fn apply<C: GenericClient>(client: &C, changes: &Changes) -> Re
                         .map(|allocation| i64::from(allocation.list_version))
                         .collect::<Vec<_>>(),
                 ),
+                param(at_ms),
             ],
         );
     }
-    if let Some(shipment) = &changes.shipment {
+    if !changes.shipments.is_empty() {
+        let mut books = Vec::new();
+        let mut shipment_ids = Vec::new();
+        for shipment in &changes.shipments {
+            for &book in &shipment.books {
+                books.push(big(book)?);
+                shipment_ids.push(big(shipment.id)?);
+            }
+        }
         pipeline.push(
-            "UPDATE books SET status = 'shipped', shipment = $2 WHERE book = ANY($1)",
-            vec![
-                param(
-                    shipment
-                        .books
-                        .iter()
-                        .map(|&book| big(book))
-                        .collect::<Result<Vec<_>>>()?,
-                ),
-                param(big(shipment.id)?),
-            ],
+            "UPDATE books SET status = 'shipped', shipment = s.shipment \
+             FROM UNNEST($1::bigint[], $2::bigint[]) AS s (book, shipment) \
+             WHERE books.book = s.book",
+            vec![param(books), param(shipment_ids)],
         );
     }
     if !changes.received.is_empty() {
@@ -1071,7 +1095,24 @@ pub(super) async fn apply<C: GenericClient>(client: &C, changes: &Changes) -> Re
         );
     }
     push_players(&mut pipeline, changes)?;
+    if !changes.confirmed_shipments.is_empty() {
+        pipeline.push(
+            "UPDATE shipments SET confirmed_at_ms = $2 WHERE id = ANY($1)",
+            vec![
+                param(
+                    changes
+                        .confirmed_shipments
+                        .iter()
+                        .map(|&id| big(id))
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+                param(at_ms),
+            ],
+        );
+    }
     push_tallies(&mut pipeline, changes)?;
+    super::admin_queries::push_day_tallies(&mut pipeline, changes)?;
+    super::admin_queries::push_audit(&mut pipeline, &changes.audit)?;
     push_head(&mut pipeline, changes.head)?;
     pipeline.run(client).await
 }
