@@ -10,5 +10,6 @@ mod idempotency;
 mod reads;
 mod refusals;
 mod rounds;
+mod security_headers;
 mod sharing;
 mod static_files;
