@@ -14,3 +14,4 @@ mod rounds;
 mod security_headers;
 mod sharing;
 mod static_files;
+mod storage_faults;

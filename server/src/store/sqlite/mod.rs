@@ -188,6 +188,19 @@ impl Backend for SqliteBackend {
     }
 }
 
+/// Whether `error` (or what caused it) is SQLite saying the storage refuses
+/// writes for now: the disk is full, the file is read-only, or writing to it
+/// failed. Such a transaction was rolled back; the next may succeed.
+pub(crate) fn refuses_writes(error: &(dyn std::error::Error + 'static)) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+    std::iter::successors(Some(error), |error| error.source()).any(|error| {
+        error
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| matches!(code, DiskFull | ReadOnly | SystemIoFailure | CannotOpen))
+    })
+}
+
 /// A pooled read connection. Each query runs on a blocking thread.
 #[derive(Debug)]
 pub(crate) struct SqliteReader {
