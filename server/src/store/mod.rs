@@ -43,7 +43,7 @@ use tokio::sync::watch;
 
 pub use actions::{ImportOutcome, PledgeOutcome, ShipOutcome, ShipmentMade};
 pub use admin::{Actor, AdminStore, ShipRequest};
-pub use sqlite::{BulkLoadReport, LedgerCheck};
+pub use sqlite::{BackupReport, BulkLoadReport, LedgerCheck};
 pub use writer::WriterConfig;
 
 use crate::allocation::{

@@ -4,6 +4,7 @@
 mod admin_exports;
 mod admin_security;
 mod allocation;
+mod backup;
 mod bot_farm;
 mod console;
 mod helpers;

@@ -643,6 +643,41 @@ fn open_read_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Copies a consistent snapshot of the ledger at `path` to `out` while the
+/// server keeps writing: `VACUUM INTO` reads in one read transaction (in
+/// WAL mode it blocks no writer) and writes a compact copy, which is made
+/// durable and then renamed into place, so `out` is never half a ledger.
+pub fn backup(path: &Path, out: &Path) -> Result<BackupReport> {
+    let partial = out.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let conn = open_read_connection(path)?;
+    conn.execute("VACUUM INTO ?1", params![partial.to_string_lossy()])
+        .map_err(backend_error)?;
+    drop(conn);
+    std::fs::File::open(&partial)
+        .and_then(|file| file.sync_all())
+        .map_err(backend_error)?;
+    std::fs::rename(&partial, out).map_err(backend_error)?;
+    let copy = open_read_connection(out)?;
+    let last_number: Option<u64> = copy
+        .query_row("SELECT MAX(seq) FROM participations", [], |row| row.get(0))
+        .map_err(backend_error)?;
+    Ok(BackupReport {
+        last_number: last_number.unwrap_or(0),
+        bytes: std::fs::metadata(out).map_err(backend_error)?.len(),
+    })
+}
+
+/// What [`backup`] copied.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct BackupReport {
+    /// The last participation number in the copy (0 when empty): every
+    /// participation up to it is there.
+    pub last_number: u64,
+    /// Size of the copy in bytes.
+    pub bytes: u64,
+}
+
 /// What [`bulk_load`] did.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct BulkLoadReport {
