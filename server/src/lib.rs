@@ -39,6 +39,7 @@ pub mod replay_pool;
 pub mod report_cache;
 pub mod routes;
 pub mod schools;
+pub mod security_headers;
 pub mod share;
 pub mod state;
 pub mod static_files;

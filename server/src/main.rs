@@ -124,6 +124,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a consistent snapshot of the ledger into one file while the
+    /// server serves. Restore by placing the file, as `ledger.sqlite3`,
+    /// in the data directory of a stopped server. Prints a JSON report.
+    Backup {
+        #[command(flatten)]
+        data: DataDir,
+        /// The backup file to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Re-derive every allocation of an export from its data alone and list
     /// every difference. Prints a JSON report; exits with 1 on a difference.
     Verify {
@@ -414,6 +424,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let open_data = open_data?;
             open_data.write_dir(&out)?;
             tracing::info!(books = open_data.books.len(), out = %out.display(), "open data written");
+        }
+        Command::Backup { data, out } => {
+            let ledger = data.data_dir.join(store::sqlite::FILE_NAME);
+            anyhow::ensure!(ledger.is_file(), "no ledger at {}", ledger.display());
+            let report =
+                tokio::task::spawn_blocking(move || store::sqlite::backup(&ledger, &out)).await??;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Verify { export } => {
             let open_data = OpenData::read_csv_dir(&export)?;

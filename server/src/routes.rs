@@ -8,7 +8,7 @@ use tower_http::trace::TraceLayer;
 use crate::api::{area_report, books, live, players, report, rounds, totals};
 use crate::share::links;
 use crate::state::AppState;
-use crate::{admin, openapi, ops, static_files};
+use crate::{admin, openapi, ops, security_headers, static_files};
 
 /// The paths of the JSON API and of operations, shared with the OpenAPI
 /// document so the two cannot drift apart.
@@ -118,6 +118,9 @@ pub fn router(state: AppState) -> Router {
         .merge(operations)
         .merge(game_files)
         .layer(DefaultBodyLimit::max(state.policy.max_body_bytes))
+        .layer(axum::middleware::from_fn(
+            security_headers::add_security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -3,7 +3,8 @@
 //! [`Browser::launch`] starts a fresh Chromium (its own empty profile, software
 //! WebGL2 through SwiftShader, no background networking) and [`Browser::open`]
 //! gives a [`Page`] that records, from before the first byte, everything the
-//! tests check: console errors, uncaught exceptions, failed loads, and the bytes
+//! tests check: console errors, uncaught exceptions, Content-Security-Policy
+//! violations, failed loads, and the bytes
 //! each response took on the wire.
 
 use std::collections::HashMap;
@@ -155,6 +156,12 @@ impl Browser {
                 record.clone(),
             )),
         ];
+        // A Content-Security-Policy violation is a problem like any other:
+        // reported as a console error, so every test that checks problems
+        // sees it (a script injected over DevTools is not subject to it).
+        page.evaluate_on_new_document(REPORT_POLICY_VIOLATIONS)
+            .await
+            .expect("the violation reporter is installed");
         page.goto(url).await.expect("the page loads");
         Page {
             page,
@@ -170,6 +177,11 @@ impl Browser {
         self.handler.abort();
     }
 }
+
+/// Reports every `securitypolicyviolation` of the page as a console error.
+const REPORT_POLICY_VIOLATIONS: &str = r#"document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content-Security-Policy violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`);
+});"#;
 
 /// Pumps the DevTools connection until Chromium goes away.
 async fn drive(mut handler: Handler) {

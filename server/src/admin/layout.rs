@@ -152,8 +152,7 @@ fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             meta name="robots" content="noindex, nofollow";
             meta name="referrer" content="same-origin";
-            // No icon to fetch (and no 404 for one).
-            link rel="icon" href="data:,";
+            link rel="icon" type="image/svg+xml" href=(crate::static_files::FAVICON_SVG);
             title { (title) " · 圆梦精灵图书馆 管理" }
             style { (PreEscaped(CSS)) (PreEscaped(TABLE_CSS)) (PreEscaped(CHART_CSS)) }
         }

@@ -54,7 +54,7 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eee}\
 .notice{background:#d1fae5;border-radius:.5rem;padding:.75rem}\
 button{font:inherit;font-size:1.1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#c2410c;color:#fff;cursor:pointer}\
 progress{width:100%}\
-footer{margin-top:2rem;color:#777;font-size:.85em}\
+footer{margin-top:2rem;color:#595959;font-size:.85em}\
 ";
 
 /// Who may see a page, which decides what the page tells browsers.
@@ -82,7 +82,7 @@ fn layout(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 // No icon to fetch (and no 404 for one).
-                link rel="icon" href="data:,";
+                link rel="icon" type="image/svg+xml" href=(crate::static_files::FAVICON_SVG);
                 @if audience == Audience::SecretLink {
                     meta name="robots" content="noindex, nofollow";
                     meta name="referrer" content="no-referrer";

@@ -54,6 +54,7 @@ pub use admin::{Actor, AdminStore, ShipRequest};
 pub use bulk::{BulkLoadReport, LedgerCheck};
 pub use ledger::TOTALS_REFRESH_PERIOD;
 pub use postgres::DatabaseUrl;
+pub use sqlite::BackupReport;
 pub use writer::WriterConfig;
 
 use crate::allocation::{
@@ -342,9 +343,16 @@ impl LedgerTotals {
     }
 }
 
-/// Wraps any backend error.
+/// Wraps any backend error. One that says the storage refuses writes for
+/// now (a full disk, a read-only or failing file) becomes
+/// [`StoreError::StorageUnavailable`]: nothing was written, and the same
+/// request may succeed once an operator has made room.
 pub(crate) fn backend_error(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(err))
+    if sqlite::refuses_writes(&err) {
+        StoreError::StorageUnavailable(err.to_string())
+    } else {
+        StoreError::Backend(Box::new(err))
+    }
 }
 
 /// Why the ledger could not do what was asked.
@@ -353,6 +361,10 @@ pub enum StoreError {
     /// The database failed (disk full, I/O error, corruption...).
     #[error("ledger database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The storage refuses writes for now (disk full, read-only or failing
+    /// file); nothing was written, and a retry may succeed later.
+    #[error("the ledger's storage refuses writes for now: {0}")]
+    StorageUnavailable(String),
     /// The writer has stopped (the server is shutting down).
     #[error("the ledger writer has stopped")]
     WriterStopped,

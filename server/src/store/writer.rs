@@ -163,7 +163,12 @@ impl<B: Backend> Writer<B> {
                 Err(error) => {
                     tracing::error!(%error, appends = appends.len(), rejections = rejections.len(), "ledger batch failed, rolled back");
                     for reply in replies {
-                        let _ = reply.send(Err(StoreError::Backend(error.to_string().into())));
+                        let _ = reply.send(Err(match &error {
+                            StoreError::StorageUnavailable(why) => {
+                                StoreError::StorageUnavailable(why.clone())
+                            }
+                            other => StoreError::Backend(other.to_string().into()),
+                        }));
                     }
                 }
             }

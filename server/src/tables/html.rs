@@ -21,7 +21,7 @@ table.data thead th{border-bottom:2px solid #ccc}\
 table.data th .en{display:block;font-weight:normal}\
 table.data .num{text-align:right;white-space:nowrap}\
 table.data tfoot th,table.data tfoot td{font-weight:bold;border-top:2px solid #ccc}\
-table.data .empty{text-align:center;color:#777}\
+table.data .empty{text-align:center;color:#666}\
 ";
 
 /// The table as an HTML `<table class="data">`.

@@ -133,14 +133,16 @@ async fn a_filtered_report_exports_exactly_its_rows_with_the_public_totals(db: D
     assert_eq!(json_rows.len(), rows.len(), "JSON has the screen's rows");
     assert_eq!(json_rows[0]["county_code"], "522634", "the county, by code");
     // The public report is rebuilt in the background: wait for the
-    // rebuild that has the campaign, then ask HTTP.
+    // rebuild that has the whole campaign (its last change, the shipment,
+    // included), then ask HTTP.
     let mut rebuilds = app.state.report.subscribe();
     tokio::time::timeout(
         WAIT,
         rebuilds.wait_for(|bodies| {
             bodies.as_ref().is_some_and(|bodies| {
-                serde_json::from_slice::<Report>(&bodies.json)
-                    .is_ok_and(|report| report.totals.progress.allocated == 9)
+                serde_json::from_slice::<Report>(&bodies.json).is_ok_and(|report| {
+                    report.totals.progress.allocated == 9 && report.totals.progress.shipped > 0
+                })
             })
         }),
     )

@@ -4,11 +4,15 @@
 mod admin_exports;
 mod admin_security;
 mod allocation;
+mod backup;
+mod bot_farm;
 mod console;
 mod helpers;
 mod idempotency;
 mod reads;
 mod refusals;
 mod rounds;
+mod security_headers;
 mod sharing;
 mod static_files;
+mod storage_faults;

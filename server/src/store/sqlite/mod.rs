@@ -189,6 +189,19 @@ impl Backend for SqliteBackend {
     }
 }
 
+/// Whether `error` (or what caused it) is SQLite saying the storage refuses
+/// writes for now: the disk is full, the file is read-only, or writing to it
+/// failed. Such a transaction was rolled back; the next may succeed.
+pub(crate) fn refuses_writes(error: &(dyn std::error::Error + 'static)) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+    std::iter::successors(Some(error), |error| error.source()).any(|error| {
+        error
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| matches!(code, DiskFull | ReadOnly | SystemIoFailure | CannotOpen))
+    })
+}
+
 /// A pooled read connection. Each query runs on a blocking thread.
 #[derive(Debug)]
 pub(crate) struct SqliteReader {
@@ -624,6 +637,41 @@ fn open_read_connection(path: &Path) -> Result<Connection> {
         .map_err(backend_error)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_error)?;
     Ok(conn)
+}
+
+/// Copies a consistent snapshot of the ledger at `path` to `out` while the
+/// server keeps writing: `VACUUM INTO` reads in one read transaction (in
+/// WAL mode it blocks no writer) and writes a compact copy, which is made
+/// durable and then renamed into place, so `out` is never half a ledger.
+pub fn backup(path: &Path, out: &Path) -> Result<BackupReport> {
+    let partial = out.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let conn = open_read_connection(path)?;
+    conn.execute("VACUUM INTO ?1", params![partial.to_string_lossy()])
+        .map_err(backend_error)?;
+    drop(conn);
+    std::fs::File::open(&partial)
+        .and_then(|file| file.sync_all())
+        .map_err(backend_error)?;
+    std::fs::rename(&partial, out).map_err(backend_error)?;
+    let copy = open_read_connection(out)?;
+    let last_number: Option<u64> = copy
+        .query_row("SELECT MAX(seq) FROM participations", [], |row| row.get(0))
+        .map_err(backend_error)?;
+    Ok(BackupReport {
+        last_number: last_number.unwrap_or(0),
+        bytes: std::fs::metadata(out).map_err(backend_error)?.len(),
+    })
+}
+
+/// What [`backup`] copied.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct BackupReport {
+    /// The last participation number in the copy (0 when empty): every
+    /// participation up to it is there.
+    pub last_number: u64,
+    /// Size of the copy in bytes.
+    pub bytes: u64,
 }
 
 /// Appends `count` synthetic participations ([`SyntheticLoad`]) through
