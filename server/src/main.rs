@@ -125,8 +125,11 @@ enum Command {
         out: PathBuf,
     },
     /// Copy a consistent snapshot of the ledger into one file while the
-    /// server serves. Restore by placing the file, as `ledger.sqlite3`,
-    /// in the data directory of a stopped server. Prints a JSON report.
+    /// servers serve: SQLite's file (restore by placing it, as
+    /// `ledger.sqlite3`, in the data directory of a stopped server), or
+    /// with `--database-url` a `pg_dump` custom-format archive (restore with
+    /// `pg_restore --no-owner --exit-on-error --single-transaction -d DB FILE`
+    /// into an empty database). Prints a JSON report.
     Backup {
         #[command(flatten)]
         data: DataDir,
@@ -426,10 +429,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             tracing::info!(books = open_data.books.len(), out = %out.display(), "open data written");
         }
         Command::Backup { data, out } => {
-            let ledger = data.data_dir.join(store::sqlite::FILE_NAME);
-            anyhow::ensure!(ledger.is_file(), "no ledger at {}", ledger.display());
-            let report =
-                tokio::task::spawn_blocking(move || store::sqlite::backup(&ledger, &out)).await??;
+            // Not `data.location()`: a backup never creates a data folder.
+            let location = Location::choose(data.database_url.as_ref(), &data.data_dir);
+            let report = store::backup(&location, &out)
+                .await
+                .with_context(|| format!("backing up the ledger ({location})"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Verify { export } => {

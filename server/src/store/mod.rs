@@ -153,6 +153,33 @@ pub async fn check(location: &Location) -> Result<LedgerCheck, StoreError> {
     }
 }
 
+/// Copies a consistent snapshot of the ledger at `location` into the file
+/// `out` while servers keep writing: SQLite's `VACUUM INTO` (restored by
+/// placing the file in a data directory), or PostgreSQL's `pg_dump` of one
+/// snapshot (restored with `pg_restore` into an empty database). The
+/// report's last number is the copy's.
+pub async fn backup(
+    location: &Location,
+    out: &std::path::Path,
+) -> Result<BackupReport, StoreError> {
+    match location {
+        Location::Sqlite { data_dir } => {
+            let path = data_dir.join(sqlite::FILE_NAME);
+            if !path.is_file() {
+                return Err(StoreError::Refused(format!(
+                    "no ledger at {}",
+                    path.display()
+                )));
+            }
+            let out = out.to_owned();
+            tokio::task::spawn_blocking(move || sqlite::backup(&path, &out))
+                .await
+                .map_err(backend_error)?
+        }
+        Location::Postgres { url } => postgres::backup(url, out).await,
+    }
+}
+
 /// A verified round, ready to be appended to the ledger.
 #[derive(Debug, Clone)]
 pub struct NewParticipation {

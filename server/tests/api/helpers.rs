@@ -259,6 +259,22 @@ impl TestApp {
         .expect("the list imports")
     }
 
+    /// The arguments that point a `server` subcommand at this test's
+    /// ledger: its data directory and, on PostgreSQL, its database.
+    pub fn ledger_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.config.data_dir.to_string_lossy().into_owned(),
+        ];
+        if let Some(database) = &self.database {
+            args.extend([
+                "--database-url".to_owned(),
+                database.url().as_str().to_owned(),
+            ]);
+        }
+        args
+    }
+
     /// Runs `statement` on the test's database itself, around the server
     /// (as someone with database access would): the rows it changed, or
     /// the database's refusal.

@@ -17,6 +17,7 @@
 //! are here; the logic is the store's shared code ([`super::ledger`]).
 
 mod admin_queries;
+mod backup;
 mod bulk;
 mod queries;
 mod scratch;
@@ -33,6 +34,7 @@ use sim::wire::{RejectReason, SchoolRef};
 use tokio::sync::oneshot;
 use tokio_postgres::NoTls;
 
+pub use backup::backup;
 pub use bulk::{bulk_load, check};
 pub use scratch::{ScratchDatabase, TEST_URL_VARIABLE};
 
