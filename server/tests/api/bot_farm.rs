@@ -85,7 +85,8 @@ struct Client<'a> {
 
 /// How a finish was answered.
 enum Answer {
-    Counted(Receipt),
+    /// Boxed: a receipt is much larger than a reason.
+    Counted(Box<Receipt>),
     Refused(RejectReason),
 }
 
@@ -143,7 +144,7 @@ impl Client<'_> {
             .await
             .unwrap();
         if response.status() == StatusCode::OK {
-            return Answer::Counted(response.json().await.unwrap());
+            return Answer::Counted(Box::new(response.json().await.unwrap()));
         }
         let status = response.status();
         let error: ApiError = response.json().await.unwrap();
@@ -164,7 +165,7 @@ impl Client<'_> {
             .finish(&started.round_id, &started.round_id, &request)
             .await
         {
-            Answer::Counted(receipt) => (started, request, receipt),
+            Answer::Counted(receipt) => (started, request, *receipt),
             Answer::Refused(reason) => panic!("an honest round was refused: {reason:?}"),
         }
     }
@@ -179,7 +180,7 @@ impl Client<'_> {
                     let (started, request) = self.played().await;
                     let request = self.after_the_round_time(&request);
                     match self.finish(&started.round_id, "k", &request).await {
-                        Answer::Counted(receipt) => receipts.push(receipt),
+                        Answer::Counted(receipt) => receipts.push(*receipt),
                         Answer::Refused(reason) => {
                             assert_eq!(reason, RejectReason::DailyCapReached)
                         }
@@ -232,7 +233,7 @@ impl Client<'_> {
                 let receipts: Vec<Receipt> = answers
                     .into_iter()
                     .filter_map(|answer| match answer {
-                        Answer::Counted(receipt) => Some(receipt),
+                        Answer::Counted(receipt) => Some(*receipt),
                         Answer::Refused(reason) => {
                             assert!(
                                 matches!(
