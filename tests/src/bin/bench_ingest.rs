@@ -52,6 +52,11 @@ struct Args {
     /// The server binary (default: `server` next to this binary).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// An older server binary to measure in the same session, run for run
+    /// alternately with `--server-bin`: the summary then gives both and
+    /// their ratios (SQLite, one process).
+    #[arg(long, conflicts_with_all = ["database_url", "target"])]
+    baseline_bin: Option<PathBuf>,
     /// Rounds finished per run.
     #[arg(long, default_value_t = 20_000)]
     rounds: usize,
@@ -775,44 +780,109 @@ async fn main() -> anyhow::Result<()> {
         binary.display()
     );
 
-    let mut empty_runs = Vec::with_capacity(args.repeat);
-    for _ in 0..args.repeat.max(1) {
-        // With --target the servers' ledger is theirs; this one goes unused.
-        let ledger = Ledger::new(&args, &binary).await?;
-        let empty = run(&args, &binary, &ledger, 0).await?;
-        print_run(&empty);
-        empty_runs.push(empty);
-    }
-
-    let mut loaded_runs = Vec::new();
-    if args.preload > 0 && args.target.is_none() {
-        let ledger = Ledger::new(&args, &binary).await?;
-        let (loaded, elapsed) = bulk_load(&binary, &ledger, args.preload)?;
-        println!();
-        println!(
-            "bulk load of {loaded} participations (server bulk-load): {:.1} s, {:.0} per second; target < 60 s for 5.8 million: {}",
-            elapsed.as_secs_f64(),
-            loaded as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
-            verdict(args.preload < CAMPAIGN_PARTICIPATIONS || elapsed < Duration::from_secs(60)),
+    // The builds measured, the baseline (if any) first: each run of one is
+    // followed by the same run of the other, so both see the same machine.
+    let mut builds: Vec<(&str, PathBuf)> = Vec::new();
+    if let Some(baseline) = &args.baseline_bin {
+        ensure!(
+            baseline.is_file(),
+            "no baseline binary at {}",
+            baseline.display()
         );
-        let second = run(&args, &binary, &ledger, loaded).await?;
-        print_run(&second);
-        loaded_runs.push(second);
+        builds.push(("before", baseline.clone()));
+    }
+    builds.push(("after", binary.clone()));
+    let labelled = builds.len() > 1;
+
+    let mut empty_runs: Vec<Vec<Run>> = builds.iter().map(|_| Vec::new()).collect();
+    for _ in 0..args.repeat.max(1) {
+        for ((label, binary), runs) in builds.iter().zip(&mut empty_runs) {
+            // With --target the servers' ledger is theirs; this one goes unused.
+            let ledger = Ledger::new(&args, binary).await?;
+            let empty = run(&args, binary, &ledger, 0).await?;
+            if labelled {
+                println!("\n[{label}] {}", binary.display());
+            }
+            print_run(&empty);
+            runs.push(empty);
+        }
     }
 
-    let backend = match (&args.target, &args.database_url) {
-        (Some(_), _) => "target",
-        (None, Some(_)) => "PostgreSQL",
-        (None, None) => "SQLite",
-    };
-    println!();
+    let mut loaded_runs: Vec<Vec<Run>> = builds.iter().map(|_| Vec::new()).collect();
+    if args.preload > 0 && args.target.is_none() {
+        for ((label, binary), runs) in builds.iter().zip(&mut loaded_runs) {
+            // Each build loads its own ledger: an older one may not read a
+            // newer schema.
+            let ledger = Ledger::new(&args, binary).await?;
+            let (loaded, elapsed) = bulk_load(binary, &ledger, args.preload)?;
+            println!();
+            if labelled {
+                println!("[{label}] {}", binary.display());
+            }
+            println!(
+                "bulk load of {loaded} participations (server bulk-load): {:.1} s, {:.0} per second; target < 60 s for 5.8 million: {}",
+                elapsed.as_secs_f64(),
+                loaded as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+                verdict(
+                    args.preload < CAMPAIGN_PARTICIPATIONS || elapsed < Duration::from_secs(60)
+                ),
+            );
+            let second = run(&args, binary, &ledger, loaded).await?;
+            print_run(&second);
+            runs.push(second);
+        }
+    }
+
     println!("summary (medians over the runs of each ledger size):");
     println!(
         "| backend | processes | ledger before | runs | verified finishes/s | p50 ms | p99 ms | \
          server CPU us/finish | PostgreSQL CPU us/finish | commits/s | rows/commit |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    print_summary(backend, &empty_runs);
-    print_summary(backend, &loaded_runs);
+    for runs in [&empty_runs, &loaded_runs] {
+        for ((label, _), runs) in builds.iter().zip(runs) {
+            let backend = if labelled {
+                format!("{backend} ({label})")
+            } else {
+                backend.to_owned()
+            };
+            print_summary(&backend, runs);
+        }
+    }
+    if labelled {
+        println!();
+        println!("after / before (medians of the same session; > 1 is more):");
+        for runs in [&empty_runs, &loaded_runs] {
+            if let [before, after] = runs.as_slice() {
+                print_ratios(before, after);
+            }
+        }
+    }
     Ok(())
+}
+
+/// The medians of `after` over those of `before`, for one ledger size.
+fn print_ratios(before: &[Run], after: &[Run]) {
+    let (Some(first), false) = (after.first(), before.is_empty()) else {
+        return;
+    };
+    let median_of = |runs: &[Run], value: &dyn Fn(&Run) -> Option<f64>| {
+        let values: Vec<f64> = runs.iter().filter_map(value).collect();
+        (!values.is_empty()).then(|| median(values))
+    };
+    let ratio = |value: &dyn Fn(&Run) -> Option<f64>| match (
+        median_of(before, value),
+        median_of(after, value),
+    ) {
+        (Some(before), Some(after)) if before > 0.0 => format!("x{:.2}", after / before),
+        _ => "n/a".to_owned(),
+    };
+    println!(
+        "  ledger before {}: verified finishes/s {}, p50 {}, p99 {}, server CPU per finish {}",
+        first.ledger_before,
+        ratio(&|run| Some(run.finishes.per_second())),
+        ratio(&|run| Some(run.finishes.quantile_ms(0.5))),
+        ratio(&|run| Some(run.finishes.quantile_ms(0.99))),
+        ratio(&|run| run.per_finish_us(run.server_cpu)),
+    );
 }
