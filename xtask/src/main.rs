@@ -5,7 +5,9 @@
 //!   `dist/fonts/`), printing a size table.
 //! - `fonts`: only the share font subset, `dist/fonts/`.
 //! - `run`: set up what is missing, build `dist/` if stale and start the server.
-//! - `test`: set up what is missing and run every test, browser tests included.
+//! - `test`: set up what is missing and run every test, browser tests
+//!   included, and schemathesis against the real server.
+//! - `schemathesis`: only the schema fuzzing of `test`.
 //! - `bench`: run a named benchmark.
 //! - `fuzz`: run each `cargo fuzz` target of `fuzz/` for a bounded time.
 //!
@@ -17,6 +19,7 @@ mod dist;
 mod fonts;
 mod fuzz;
 mod run;
+mod schemathesis;
 mod setup;
 mod test;
 mod workspace;
@@ -41,8 +44,10 @@ enum Command {
     Fonts,
     /// Start the whole system on http://127.0.0.1:8080 (builds what is stale).
     Run(run::RunArgs),
-    /// Run every test of the workspace, browser end-to-end tests included.
+    /// Run every test of the workspace, browser end-to-end tests and schema fuzzing included.
     Test(test::TestArgs),
+    /// Only the schema fuzzing of `test`: schemathesis against the real server.
+    Schemathesis,
     /// Run a benchmark and print its report.
     Bench(bench::BenchArgs),
     /// Run every fuzz target of `fuzz/` for a bounded time (cargo fuzz).
@@ -57,6 +62,7 @@ fn main() -> Result<()> {
         Command::Fonts => fonts::build(&workspace),
         Command::Run(args) => run::run(&workspace, &args),
         Command::Test(args) => test::test(&workspace, &args),
+        Command::Schemathesis => test::schemathesis(&workspace),
         Command::Bench(args) => bench::bench(&workspace, &args),
         Command::Fuzz(args) => fuzz::fuzz(&workspace, &args),
     }

@@ -3,7 +3,9 @@
 //! The tests themselves are ordinary `cargo test` tests; this prepares what the
 //! end-to-end ones need (the browser build, the server binary, Chromium; the
 //! font subset and poppler-utils for the share tests) and
-//! tells them where it is through environment variables.
+//! tells them where it is through environment variables. Then schemathesis
+//! fuzzes the real server against its own API document
+//! ([`crate::schemathesis`]).
 
 use anyhow::Result;
 use clap::Args;
@@ -32,10 +34,23 @@ pub fn test(ws: &Workspace, args: &TestArgs) -> Result<()> {
     let artifacts = ws.artifacts_dir();
     let extra = &args.cargo_test_args;
     cmd!(ws.sh, "cargo test --workspace --no-fail-fast -- {extra...}")
-        .env("DREAMFAIRY_SERVER_BIN", server_bin)
-        .env("DREAMFAIRY_DIST", dist)
+        .env("DREAMFAIRY_SERVER_BIN", &server_bin)
+        .env("DREAMFAIRY_DIST", &dist)
         .env("DREAMFAIRY_CHROMIUM", chromium)
         .env("DREAMFAIRY_ARTIFACTS", artifacts)
         .run()?;
+    let cases = crate::schemathesis::run(ws, &server_bin, &dist)?;
+    eprintln!("xtask: schemathesis ran {cases} test cases, all passed");
+    Ok(())
+}
+
+/// `cargo xtask schemathesis`: builds what the server serves, then only the
+/// schema fuzzing step of [`test`].
+pub fn schemathesis(ws: &Workspace) -> Result<()> {
+    ensure_wasm_target(&ws.sh)?;
+    crate::dist::build(ws)?;
+    cmd!(ws.sh, "cargo build --package server --bin server").run()?;
+    let cases = crate::schemathesis::run(ws, &ws.binary("debug", "server"), &ws.dist_dir())?;
+    eprintln!("xtask: schemathesis ran {cases} test cases, all passed");
     Ok(())
 }
