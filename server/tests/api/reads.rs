@@ -184,10 +184,10 @@ fn routed_paths(router: &axum::Router) -> BTreeSet<String> {
     let debug = format!("{router:?}");
     let mut paths = BTreeSet::new();
     for after in debug.split("RouteId(").skip(1) {
-        if let Some((_, rest)) = after.split_once("): \"") {
-            if let Some((path, _)) = rest.split_once('"') {
-                paths.insert(path.to_owned());
-            }
+        if let Some((_, rest)) = after.split_once("): \"")
+            && let Some((path, _)) = rest.split_once('"')
+        {
+            paths.insert(path.to_owned());
         }
     }
     paths
