@@ -2,16 +2,18 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::{area_report, books, live, players, report, rounds, totals};
 use crate::share::links;
 use crate::state::AppState;
 use crate::{admin, openapi, ops, security_headers, static_files};
 
-/// The paths of the JSON API and of operations, shared with the OpenAPI
-/// document so the two cannot drift apart.
+/// The paths of the public routes: the router and the OpenAPI document
+/// (each handler's `#[utoipa::path]`) spell them from here.
 pub mod paths {
     /// Start a round.
     pub const ROUNDS: &str = "/api/rounds";
@@ -49,59 +51,53 @@ pub mod paths {
     pub const HEALTHZ: &str = "/healthz";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
+}
 
-    /// Every path of the public JSON API (documented in the OpenAPI document).
-    pub const PUBLIC_API: [&str; 7] = [
-        ROUNDS,
-        FINISH_ROUND,
-        TOTALS,
-        LIVE,
-        PLAYER_PARTICIPATIONS,
-        PLAYER_SHARING,
-        REPORT,
-    ];
+/// Every public route, each registered with its operation in the API
+/// document (`utoipa_axum::routes!` adds a handler to the router and its
+/// `#[utoipa::path]` to the document in one step, so neither can go without
+/// the other). Only the admin console and the game's files stay out.
+pub fn public() -> OpenApiRouter<AppState> {
+    // Called by the game (and by anyone: the API is public).
+    let game_api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(rounds::start_round))
+        .routes(routes!(rounds::finish_round))
+        .routes(routes!(totals::get_totals))
+        .routes(routes!(live::stream_totals))
+        .routes(routes!(players::list_participations))
+        .routes(routes!(players::get_sharing))
+        .routes(routes!(report::get_report));
+
+    // Opened by anyone from a receipt, a share or a QR code: the books.
+    let book_pages = OpenApiRouter::new()
+        .routes(routes!(area_report::show_report))
+        .routes(routes!(books::show_participation))
+        .routes(routes!(books::show_school))
+        .routes(routes!(books::show_receipt_link, books::confirm_receipt));
+
+    // Opened from a share: the link (the game page), its preview cards,
+    // and what crawlers fetching previews may read.
+    let share_page = OpenApiRouter::new()
+        .routes(routes!(links::show_share_page))
+        .layer(static_files::page_compression());
+    let sharing = OpenApiRouter::new()
+        .merge(share_page)
+        .routes(routes!(links::get_share_card))
+        .routes(routes!(links::get_campaign_card))
+        .routes(routes!(links::get_robots));
+
+    // Called by the operators' monitoring, and by API clients.
+    let operations = OpenApiRouter::new()
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::get_metrics))
+        .routes(routes!(openapi::get_document));
+
+    game_api.merge(book_pages).merge(sharing).merge(operations)
 }
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use paths::*;
-
-    // Called by the game (and by anyone: the API is public).
-    let game_api = Router::new()
-        .route(ROUNDS, post(rounds::start_round))
-        .route(FINISH_ROUND, post(rounds::finish_round))
-        .route(TOTALS, get(totals::get_totals))
-        .route(LIVE, get(live::stream_totals))
-        .route(PLAYER_PARTICIPATIONS, get(players::list_participations))
-        .route(PLAYER_SHARING, get(players::get_sharing))
-        .route(REPORT, get(report::get_report))
-        .route(OPENAPI, get(openapi::get_document));
-
-    // Opened by anyone from a receipt, a share or a QR code: the books.
-    let book_pages = Router::new()
-        .route(PUBLIC_REPORT, get(area_report::show_report))
-        .route(PARTICIPATION_PAGE, get(books::show_participation))
-        .route(SCHOOL_PAGE, get(books::show_school))
-        .route(
-            RECEIVE,
-            get(books::show_receipt_link).post(books::confirm_receipt),
-        );
-
-    // Opened from a share: the link (the game page), its preview cards,
-    // and what crawlers fetching previews may read.
-    let sharing = Router::new()
-        .route(
-            SHARE_PAGE,
-            get(links::show_share_page).layer(static_files::page_compression()),
-        )
-        .route(SHARE_CARD, get(links::get_share_card))
-        .route(CAMPAIGN_CARD, get(links::get_campaign_card))
-        .route(ROBOTS, get(links::get_robots));
-
-    // Called by the operators' monitoring.
-    let operations = Router::new()
-        .route(HEALTHZ, get(ops::healthz))
-        .route(METRICS, get(ops::get_metrics));
+    let (public, _document) = public().split_for_parts();
 
     // Used by the foundation's staff: the admin console, every route of it
     // listed with its access rule in `admin::routes::ROUTES`.
@@ -111,11 +107,8 @@ pub fn router(state: AppState) -> Router {
     let game_files = static_files::router(&state.dist);
 
     Router::new()
-        .merge(game_api)
-        .merge(book_pages)
+        .merge(public)
         .merge(admin_console)
-        .merge(sharing)
-        .merge(operations)
         .merge(game_files)
         .layer(DefaultBodyLimit::max(state.policy.max_body_bytes))
         .layer(axum::middleware::from_fn(

@@ -276,6 +276,26 @@ impl<'de> Deserialize<'de> for InputLog {
     }
 }
 
+/// In the API document: base64url without padding, at most as long as
+/// [`MAX_ENCODED_BYTES`] encoded (what [`Deserialize`] reads before decoding).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for InputLog {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^[A-Za-z0-9_-]*$"))
+            .max_length(Some(MAX_ENCODED_BYTES.div_ceil(3) * 4))
+            .description(Some(
+                "The encoded input log (format version, then each steering change \
+                 as LEB128 varints), in base64url without padding",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for InputLog {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,9 @@ use crate::hash::StateHasher;
 use crate::{InputLog, Rules, Seed, Steer, systems};
 
 /// The result of a round: what the client claims and the server checks.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// Books on the shelf (ordinary and golden).
     pub books_caught: u32,
@@ -29,6 +31,10 @@ pub struct Outcome {
     /// A stable hash of the whole final state (see [`Round::state_hash`]);
     /// in JSON a 16-digit lowercase hex string.
     #[serde(with = "hex_u64")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = r"^[0-9a-f]{16}$")
+    )]
     pub state_hash: u64,
 }
 

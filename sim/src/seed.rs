@@ -42,6 +42,24 @@ impl<'de> Deserialize<'de> for Seed {
     }
 }
 
+/// In the API document: the decimal string [`Serialize`] writes.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Seed {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^[0-9]{1,20}$"))
+            .description(Some(
+                "A u64 as a decimal string (JavaScript numbers cannot hold it)",
+            ))
+            .examples(["12345678901234567890"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Seed {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The JSON bodies of the round API, shared by the client and the server.
 //!
-//! Fields are snake_case. 64-bit numbers that JavaScript cannot hold travel
+//! Fields are snake_case. Request bodies have exactly their fields: an
+//! unknown one is refused, not ignored. 64-bit numbers that JavaScript cannot hold travel
 //! as strings ([`Seed`], [`Outcome::state_hash`]). Which HTTP status goes with
 //! a [`RejectReason`] is the server's business.
 
@@ -11,18 +12,30 @@ use serde::{Deserialize, Serialize};
 use crate::{InputLog, Outcome, Seed};
 
 /// `POST /api/rounds`: asks for a new round.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StartRoundRequest {
     /// The player's id from an earlier round, if the client kept one.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            format = "uuid",
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub player: Option<String>,
     /// The share code of the link that brought the player, if any.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^([0-9A-TV-Za-tv-z]{8})?$"))]
     pub referral: Option<String>,
 }
 
 /// The answer to [`StartRoundRequest`]: everything the client needs to play.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundStarted {
     /// The round's id.
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub round_id: String,
     /// The seed to play with.
     pub seed: Seed,
@@ -33,13 +46,16 @@ pub struct RoundStarted {
     /// The signed token to send back with [`FinishRoundRequest`].
     pub token: String,
     /// The player's id (new or confirmed).
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub player: String,
     /// When the server issued the round (milliseconds since the Unix epoch).
     pub issued_at_ms: u64,
 }
 
 /// `POST /api/rounds/{id}/finish`: the played round, to verify and count.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinishRoundRequest {
     /// The token from [`RoundStarted`].
     pub token: String,
@@ -51,13 +67,16 @@ pub struct FinishRoundRequest {
 
 /// The answer to a counted [`FinishRoundRequest`], sent once the
 /// participation is durable.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
     /// The round's id.
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub round_id: String,
     /// This participation's number in the campaign (from 1, contiguous).
     pub participation: u64,
     /// The player's id.
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub player: String,
     /// All participations counted so far.
     pub total_participations: u64,
@@ -67,10 +86,12 @@ pub struct Receipt {
     pub book: BookStatus,
     /// The player's share code: their share link is `/s/{share_code}`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-HJKMNP-TV-Z]{8}$"))]
     pub share_code: Option<String>,
 }
 
 /// What a participation funded (books are numbered from 1).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum BookStatus {
@@ -101,6 +122,7 @@ pub enum BookStatus {
 }
 
 /// A school as players see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchoolRef {
     /// The school's id in the imported list.
@@ -114,10 +136,12 @@ pub struct SchoolRef {
     /// Its county (县).
     pub county: String,
     /// 6-digit GB/T 2260 county code, as text ("522632").
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{6}$"))]
     pub county_code: String,
 }
 
 /// Why a request was not counted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
@@ -230,6 +254,7 @@ impl RejectReason {
 }
 
 /// The JSON error body of every refused request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Why.
@@ -251,6 +276,7 @@ impl From<RejectReason> for ApiError {
 }
 
 /// The campaign's running totals.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     /// Participations counted so far.
@@ -262,11 +288,13 @@ pub struct Totals {
 }
 
 /// One counted participation, as listed by the API.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParticipationRecord {
     /// Its number in the campaign.
     pub participation: u64,
     /// The round's id.
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub round_id: String,
     /// When it was counted (milliseconds since the Unix epoch).
     pub finished_at_ms: u64,
@@ -278,14 +306,17 @@ pub struct ParticipationRecord {
     pub book: BookStatus,
     /// The player's share code: their share link is `/s/{share_code}`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-HJKMNP-TV-Z]{8}$"))]
     pub share_code: Option<String>,
 }
 
 /// What a player's sharing brought (`GET /api/players/{player_id}/sharing`).
 /// Recognition only: it funds and unlocks nothing.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlayerSharing {
     /// The player's share code (none before their first counted round).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9A-HJKMNP-TV-Z]{8}$"))]
     pub share_code: Option<String>,
     /// Their share link's path, `/s/{share_code}`.
     pub share_path: Option<String>,

@@ -26,7 +26,7 @@ use anyhow::{Context, Result, bail, ensure};
 use sha2::{Digest, Sha256};
 use xshell::{Shell, cmd};
 
-use crate::setup::is_root;
+use crate::setup::{ensure_python_package, is_root};
 use crate::workspace::Workspace;
 
 /// The Debian package holding the source fonts.
@@ -127,7 +127,7 @@ fn subset_into(
     faces: &[(&str, &str, &BTreeSet<char>)],
     cache: &Path,
 ) -> Result<()> {
-    let venv = ensure_fonttools(ws)?;
+    let venv = ensure_python_package(ws, "fonts-venv", "fonttools", FONTTOOLS_VERSION)?;
     let python = venv.join("bin").join("python");
     let pyftsubset = venv.join("bin").join("pyftsubset");
     let staging = cache.with_extension("partial");
@@ -336,53 +336,6 @@ fn ensure_font_package(sh: &Shell) -> Result<()> {
         "apt-get installed {FONT_PACKAGE}, but {SOURCE_REGULAR} or {SOURCE_BOLD} is missing"
     );
     Ok(())
-}
-
-/// A virtual environment under the target folder with the pinned fontTools,
-/// created on first use. Returns its folder.
-fn ensure_fonttools(ws: &Workspace) -> Result<PathBuf> {
-    let venv = ws.target_dir.join("fonts-venv");
-    let python = venv.join("bin").join("python");
-    let installed = python.exists()
-        && cmd!(
-            ws.sh,
-            "{python} -c 'import fontTools; print(fontTools.version)'"
-        )
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_ok_and(|version| version.trim() == FONTTOOLS_VERSION);
-    if installed {
-        return Ok(venv);
-    }
-    eprintln!(
-        "xtask: installing fontTools {FONTTOOLS_VERSION} into {}",
-        venv.display()
-    );
-    if cmd!(ws.sh, "python3 -m venv {venv}").run().is_err() {
-        // Debian ships the venv module (and pip) apart from python3.
-        if !is_root(&ws.sh)? {
-            bail!(
-                "`python3 -m venv` failed. Install Python's venv module with \
-                 `sudo apt-get install python3-venv`"
-            );
-        }
-        cmd!(ws.sh, "apt-get update -q").run()?;
-        cmd!(
-            ws.sh,
-            "apt-get install -y -q --no-install-recommends python3-venv"
-        )
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()?;
-        cmd!(ws.sh, "python3 -m venv --clear {venv}").run()?;
-    }
-    let requirement = format!("fonttools=={FONTTOOLS_VERSION}");
-    cmd!(
-        ws.sh,
-        "{python} -m pip install --quiet --disable-pip-version-check {requirement}"
-    )
-    .run()?;
-    Ok(venv)
 }
 
 /// The index of the [`FAMILY`] face inside the collection `source`.

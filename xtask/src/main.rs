@@ -6,7 +6,9 @@
 //! - `fonts`: only the share font subset, `dist/fonts/`.
 //! - `run`: set up what is missing, build `dist/` if stale and start the server.
 //! - `test`: set up what is missing and run every test, browser tests included
-//!   (with a throwaway PostgreSQL for the PostgreSQL ledger's tests).
+//!   (with a throwaway PostgreSQL for the PostgreSQL ledger's tests), and
+//!   schemathesis against the real server.
+//! - `schemathesis`: only the schema fuzzing of `test`.
 //! - `bench`: run a named benchmark.
 //! - `postgres`: start a throwaway PostgreSQL and print its URL, for running
 //!   the PostgreSQL tests with plain `cargo test`.
@@ -22,6 +24,7 @@ mod fonts;
 mod fuzz;
 mod postgres;
 mod run;
+mod schemathesis;
 mod setup;
 mod test;
 mod workspace;
@@ -46,8 +49,10 @@ enum Command {
     Fonts,
     /// Start the whole system on http://127.0.0.1:8080 (builds what is stale).
     Run(run::RunArgs),
-    /// Run every test of the workspace, browser end-to-end tests included.
+    /// Run every test of the workspace, browser end-to-end tests and schema fuzzing included.
     Test(test::TestArgs),
+    /// Only the schema fuzzing of `test`: schemathesis against the real server.
+    Schemathesis,
     /// Run a benchmark and print its report.
     Bench(bench::BenchArgs),
     /// Start a throwaway PostgreSQL (Unix socket only) and print its URL;
@@ -65,6 +70,7 @@ fn main() -> Result<()> {
         Command::Fonts => fonts::build(&workspace),
         Command::Run(args) => run::run(&workspace, &args),
         Command::Test(args) => test::test(&workspace, &args),
+        Command::Schemathesis => test::schemathesis(&workspace),
         Command::Bench(args) => bench::bench(&workspace, &args),
         Command::Postgres => postgres::serve_until_enter(&workspace.sh),
         Command::Fuzz(args) => fuzz::fuzz(&workspace, &args),

@@ -1,11 +1,14 @@
 //! Installing what the build and the tests need on a fresh machine: the WASM
-//! target and, for the tests, Chromium and poppler-utils from Debian's
-//! packages.
+//! target; for the tests, Chromium and poppler-utils from Debian's
+//! packages; and pinned Python tools from PyPI (fontTools, schemathesis),
+//! each in a virtual environment of its own under the target folder.
 
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
+
+use crate::workspace::Workspace;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -75,6 +78,58 @@ pub fn ensure_poppler(sh: &Shell) -> Result<()> {
     .env("DEBIAN_FRONTEND", "noninteractive")
     .run()?;
     Ok(())
+}
+
+/// A virtual environment `<target>/<name>` with `package` at exactly
+/// `version` from PyPI, created (or brought to that version) on first use.
+/// Returns its folder; its tools are in `bin/`.
+pub fn ensure_python_package(
+    ws: &Workspace,
+    name: &str,
+    package: &str,
+    version: &str,
+) -> Result<PathBuf> {
+    let venv = ws.target_dir.join(name);
+    let python = venv.join("bin").join("python");
+    let installed_version =
+        format!("import importlib.metadata as m; print(m.version('{package}'))");
+    let installed = python.exists()
+        && cmd!(ws.sh, "{python} -c {installed_version}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .is_ok_and(|installed| installed.trim() == version);
+    if installed {
+        return Ok(venv);
+    }
+    eprintln!(
+        "xtask: installing {package} {version} into {}",
+        venv.display()
+    );
+    if cmd!(ws.sh, "python3 -m venv {venv}").run().is_err() {
+        // Debian ships the venv module (and pip) apart from python3.
+        if !is_root(&ws.sh)? {
+            bail!(
+                "`python3 -m venv` failed. Install Python's venv module with \
+                 `sudo apt-get install python3-venv`"
+            );
+        }
+        cmd!(ws.sh, "apt-get update -q").run()?;
+        cmd!(
+            ws.sh,
+            "apt-get install -y -q --no-install-recommends python3-venv"
+        )
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
+        cmd!(ws.sh, "python3 -m venv --clear {venv}").run()?;
+    }
+    let requirement = format!("{package}=={version}");
+    cmd!(
+        ws.sh,
+        "{python} -m pip install --quiet --disable-pip-version-check {requirement}"
+    )
+    .run()?;
+    Ok(venv)
 }
 
 pub(crate) fn is_root(sh: &Shell) -> Result<bool> {

@@ -4,7 +4,8 @@
 //! end-to-end ones need (the browser build, the server binary, Chromium; the
 //! font subset and poppler-utils for the share tests; a throwaway PostgreSQL
 //! for the tests that run on both ledger backends) and tells them where it
-//! is through environment variables.
+//! is through environment variables. Then schemathesis fuzzes the real
+//! server against its own API document ([`crate::schemathesis`]).
 
 use anyhow::Result;
 use clap::Args;
@@ -44,8 +45,8 @@ pub fn test(ws: &Workspace, args: &TestArgs) -> Result<()> {
     };
     let extra = &args.cargo_test_args;
     let tests = cmd!(ws.sh, "cargo test --workspace --no-fail-fast -- {extra...}")
-        .env("DREAMFAIRY_SERVER_BIN", server_bin)
-        .env("DREAMFAIRY_DIST", dist)
+        .env("DREAMFAIRY_SERVER_BIN", &server_bin)
+        .env("DREAMFAIRY_DIST", &dist)
         .env("DREAMFAIRY_CHROMIUM", chromium)
         .env("DREAMFAIRY_ARTIFACTS", artifacts)
         .env(TEST_URL_VARIABLE, postgres_url)
@@ -53,5 +54,18 @@ pub fn test(ws: &Workspace, args: &TestArgs) -> Result<()> {
     // Stopped whether the tests passed or not.
     drop(cluster);
     tests?;
+    let cases = crate::schemathesis::run(ws, &server_bin, &dist)?;
+    eprintln!("xtask: schemathesis ran {cases} test cases, all passed");
+    Ok(())
+}
+
+/// `cargo xtask schemathesis`: builds what the server serves, then only the
+/// schema fuzzing step of [`test`].
+pub fn schemathesis(ws: &Workspace) -> Result<()> {
+    ensure_wasm_target(&ws.sh)?;
+    crate::dist::build(ws)?;
+    cmd!(ws.sh, "cargo build --package server --bin server").run()?;
+    let cases = crate::schemathesis::run(ws, &ws.binary("debug", "server"), &ws.dist_dir())?;
+    eprintln!("xtask: schemathesis ran {cases} test cases, all passed");
     Ok(())
 }

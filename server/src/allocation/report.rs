@@ -14,7 +14,7 @@ use sim::wire::SchoolRef;
 use crate::tables::CsvWriter;
 
 /// One school's books, as tallied by the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchoolTally {
     /// Who and where the school is, as the latest list naming it says (its
     /// fields stand at the top level of the JSON).
@@ -33,7 +33,7 @@ pub struct SchoolTally {
 }
 
 /// Books of a group of schools against their targets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Progress {
     /// Schools in the group.
     pub schools: u64,
@@ -58,7 +58,8 @@ impl Progress {
 }
 
 /// The campaign-wide figures.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ReportTotals)]
 pub struct Totals {
     /// Participations counted.
     pub participations: u64,
@@ -72,7 +73,7 @@ pub struct Totals {
 }
 
 /// A province's or county's books.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AreaRow {
     /// The province.
     pub province: String,
@@ -86,7 +87,7 @@ pub struct AreaRow {
 }
 
 /// The campaign's sharing figures: codes only, no personal data.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SharingFigures {
     /// Participations that came through a share link.
     pub participations_via_share: u64,
@@ -97,7 +98,7 @@ pub struct SharingFigures {
 }
 
 /// One of the top referring codes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TopCode {
     /// The code.
     pub code: String,
@@ -108,7 +109,7 @@ pub struct TopCode {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     /// Campaign-wide figures.
     pub totals: Totals,

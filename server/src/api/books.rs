@@ -13,7 +13,9 @@ use maud::Markup;
 use crate::allocation::BookState;
 use crate::caps::ClientAddress;
 use crate::error::AppError;
+use crate::openapi::{WriteFaults, refusals};
 use crate::pages::{self, BookStage, BookView, ParticipationView, ReceiveView, SchoolView};
+use crate::routes::paths;
 use crate::state::AppState;
 use crate::store::{Actor, SchoolBooks};
 
@@ -34,6 +36,20 @@ fn stage(state: BookState) -> BookStage {
 
 /// `GET /p/{number}`: what participation `number` funded, with a QR code of
 /// the page's own address.
+#[utoipa::path(
+    get,
+    path = paths::PARTICIPATION_PAGE,
+    tag = "pages",
+    summary = "What one participation funded (HTML)",
+    params(("number" = String, Path, description = "The participation's number, from 1 \
+        (anything else is not found)")),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 404, description = "No such participation", content_type = "text/html",
+            body = String),
+        ReadFaults,
+    ),
+)]
 pub async fn show_participation(
     State(state): State<AppState>,
     Path(number): Path<String>,
@@ -58,6 +74,18 @@ pub async fn show_participation(
 }
 
 /// `GET /schools/{school_id}`: a school and its books.
+#[utoipa::path(
+    get,
+    path = paths::SCHOOL_PAGE,
+    tag = "pages",
+    summary = "A school and its books (HTML)",
+    params(("school_id" = String, Path, description = "The school's id in the imported list")),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 404, description = "No such school", content_type = "text/html", body = String),
+        ReadFaults,
+    ),
+)]
 pub async fn show_school(
     State(state): State<AppState>,
     Path(school): Path<String>,
@@ -85,7 +113,25 @@ pub async fn show_school(
     Ok(pages::school_page(&view).into_response())
 }
 
+refusals!(
+    /// A failed read of the ledger.
+    ReadFaults: ServerError
+);
+
 /// `GET /receive/{secret}`: the school's books awaiting its confirmation.
+#[utoipa::path(
+    get,
+    path = paths::RECEIVE,
+    tag = "pages",
+    summary = "A school's receipt link: its books awaiting confirmation (HTML)",
+    params(("secret" = String, Path, description = "The link's secret, printed on each shipment")),
+    responses(
+        (status = 200, description = "The page, with its form", content_type = "text/html",
+            body = String),
+        (status = 404, description = "No such link", content_type = "text/html", body = String),
+        ReadFaults,
+    ),
+)]
 pub async fn show_receipt_link(
     State(state): State<AppState>,
     Path(secret): Path<String>,
@@ -98,6 +144,21 @@ pub async fn show_receipt_link(
 
 /// `POST /receive/{secret}`: the school confirms that its shipped books
 /// arrived; they become received.
+#[utoipa::path(
+    post,
+    path = paths::RECEIVE,
+    tag = "pages",
+    summary = "The school confirms that its shipped books arrived (HTML)",
+    description = "Every shipped book of the school becomes received; confirming again \
+                   changes nothing. The form's body is ignored.",
+    params(("secret" = String, Path, description = "The link's secret, printed on each shipment")),
+    responses(
+        (status = 200, description = "The page, saying how many books were confirmed",
+            content_type = "text/html", body = String),
+        (status = 404, description = "No such link", content_type = "text/html", body = String),
+        WriteFaults,
+    ),
+)]
 pub async fn confirm_receipt(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,

@@ -9,11 +9,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sim::wire::RejectReason;
 
+use crate::allocation::Report;
 use crate::error::AppError;
+use crate::openapi::refusals;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// The report's formats.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportFormat {
     /// `crate::allocation::Report` as JSON.
@@ -25,17 +30,43 @@ pub enum ReportFormat {
 }
 
 /// The query string of [`get_report`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
+    /// `json` (the default) or `csv`.
     #[serde(default)]
+    #[param(inline)]
     format: ReportFormat,
 }
+
+refusals!(
+    /// What [`get_report`] may refuse.
+    ReportRefusals: MalformedRequest, ServerError
+);
 
 /// The report, answered from the bodies [`crate::report_cache`] keeps
 /// ready: a request costs a copy of references, not a read of 10,000
 /// schools. The report may lag the ledger by up to
 /// [`REFRESH_PERIOD`](crate::report_cache::REFRESH_PERIOD) plus one rebuild
 /// (about 1 s); `Cache-Control` lets caches keep it that long too.
+#[utoipa::path(
+    get,
+    path = paths::REPORT,
+    tag = "reads",
+    summary = "The public report (aggregates only)",
+    description = "Totals and books by province, county and school against their targets, \
+                   and what share links brought (codes only). Served from a copy rebuilt in \
+                   the background when the ledger changed: it may lag the ledger by up to \
+                   about 1 s. `Cache-Control: public, max-age=1`.",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report", content(
+            (Report = "application/json"),
+            (String = "text/csv"),
+        )),
+        ReportRefusals,
+    ),
+)]
 pub async fn get_report(
     State(state): State<AppState>,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,

@@ -18,18 +18,41 @@ use axum::http::HeaderMap;
 use sim::wire::{FinishRoundRequest, Receipt, RejectReason, RoundStarted, StartRoundRequest};
 use sim::{Outcome, RULES_VERSION, ReplayError, Rules, Seed};
 
-use super::body_refusal;
+use super::{body_refusal, read_json_object};
 use crate::caps::ClientAddress;
 use crate::config::RoundPolicy;
 use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey, RequestFingerprint};
+use crate::openapi::{WriteFaults, refusals};
+use crate::routes::paths;
 use crate::state::AppState;
 use crate::store::{AppendOutcome, NewParticipation};
 use crate::token::{RoundClaims, TokenKey};
 
+refusals!(
+    /// What [`start_round`] may refuse.
+    StartRefusals: MalformedRequest, BodyTooLarge, RateLimited, ServerError
+);
+
 /// `POST /api/rounds`: starts a round for a new or returning anonymous
 /// player. The body (`StartRoundRequest`) may be empty.
+#[utoipa::path(
+    post,
+    path = paths::ROUNDS,
+    tag = "rounds",
+    summary = "Start a round (writes nothing)",
+    description = "For a new or returning anonymous player; everything the finish needs \
+                   travels in the signed token.",
+    request_body(
+        content = Option<StartRoundRequest>,
+        description = "May be empty or `null`: a new player without a referral",
+    ),
+    responses(
+        (status = 200, description = "The round to play", body = RoundStarted),
+        StartRefusals,
+    ),
+)]
 pub async fn start_round(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -47,14 +70,18 @@ fn start(
 ) -> Result<RoundStarted, AppError> {
     state.limiter.check(address)?;
     let body = body.map_err(|rejection| body_refusal(&rejection))?;
+    // No body, or JSON `null` (as the API document allows), is a new
+    // player without a referral.
     let request = if body.trim_ascii().is_empty() {
-        StartRoundRequest {
-            player: None,
-            referral: None,
-        }
+        None
     } else {
-        serde_json::from_slice(&body).map_err(|_| RejectReason::MalformedRequest)?
-    };
+        serde_json::from_value::<Option<StartRoundRequest>>(read_json_object(&body)?)
+            .map_err(|_| RejectReason::MalformedRequest)?
+    }
+    .unwrap_or(StartRoundRequest {
+        player: None,
+        referral: None,
+    });
     let player = match request.player.as_deref() {
         Some(text) => PlayerId::parse(text).map_err(|_| RejectReason::MalformedRequest)?,
         None => PlayerId::random(),
@@ -83,8 +110,51 @@ fn start(
     })
 }
 
+refusals!(
+    /// What [`finish_round`] may refuse, besides [`WriteFaults`].
+    FinishRefusals: MalformedRequest,
+    BodyTooLarge,
+    InvalidToken,
+    TokenExpired,
+    RoundAlreadyCounted,
+    RequestInProgress,
+    TooFast,
+    ReplayMismatch,
+    RoundIncomplete,
+    RulesVersionMismatch,
+    IdempotencyKeyReused,
+    DailyCapReached,
+    RateLimited,
+);
+
 /// `POST /api/rounds/{round_id}/finish`: verifies a played round and counts
 /// it. Requires an `Idempotency-Key` header.
+#[utoipa::path(
+    post,
+    path = paths::FINISH_ROUND,
+    tag = "rounds",
+    summary = "Verify a played round and count it",
+    description = "Checks the token, the time played, the replay of the input log and the \
+                   caps, then counts the participation and answers once it is durable. The \
+                   same key with the same body always gets the first answer.",
+    params(
+        ("round_id" = String, Path, format = "uuid", description = "From `RoundStarted`"),
+        (
+            "Idempotency-Key" = String,
+            Header,
+            description = "Names this request: 1-255 visible ASCII characters, bare or in \
+                           double quotes (a Structured Field string)",
+            pattern = r#"^[ \t]*("[!#-\[\]-~]{1,255}"|[!#-\[\]-~]{1,255})[ \t]*$"#,
+        ),
+    ),
+    request_body = FinishRoundRequest,
+    responses(
+        (status = 200, description = "Counted (or the same request again: the first receipt)",
+            body = Receipt),
+        FinishRefusals,
+        WriteFaults,
+    ),
+)]
 pub async fn finish_round(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -143,14 +213,22 @@ pub fn read_finish_body(
     round: RoundId,
     body: &[u8],
 ) -> Result<(FinishRoundRequest, RoundClaims), RejectReason> {
-    let request: FinishRoundRequest =
-        serde_json::from_slice(body).map_err(|_| RejectReason::MalformedRequest)?;
+    let body = read_json_object(body)?;
+    // The token first: without a valid one nothing else of the body
+    // matters, and a log or an outcome that cannot be read is answered as
+    // malformed only to the holder of the round's token.
+    let token = body
+        .get("token")
+        .and_then(serde_json::Value::as_str)
+        .ok_or(RejectReason::MalformedRequest)?;
     let claims = tokens
-        .verify(&request.token)
+        .verify(token)
         .map_err(|_| RejectReason::InvalidToken)?;
     if claims.round != round {
         return Err(RejectReason::InvalidToken);
     }
+    let request: FinishRoundRequest =
+        serde_json::from_value(body).map_err(|_| RejectReason::MalformedRequest)?;
     Ok((request, claims))
 }
 

@@ -161,24 +161,25 @@ impl Period {
         fn nonempty(text: Option<&str>) -> Option<&str> {
             text.map(str::trim).filter(|text| !text.is_empty())
         }
-        if let Some(key) = nonempty(preset) {
-            let preset =
-                Preset::from_key(key).ok_or_else(|| PeriodError::UnknownPreset(key.to_owned()))?;
-            return Ok(Self::preset(preset, today, campaign_start));
-        }
-        let (from, to) = (nonempty(from), nonempty(to));
-        if from.is_none() && to.is_none() {
-            return Ok(Self::preset(Preset::Campaign, today, campaign_start));
-        }
-        let campaign = Self::preset(Preset::Campaign, today, campaign_start);
         let parse = |text: &str| {
             text.parse::<Date>()
                 .map(ChinaDay::from_date)
                 .map_err(|_| PeriodError::BadDate(text.to_owned()))
         };
-        let first = from.map(parse).transpose()?.unwrap_or(campaign.first);
-        let last = to.map(parse).transpose()?.unwrap_or(campaign.last);
-        Self::new(first, last)
+        // Dates are read even when a preset wins over them: a query with
+        // a date that is not one is refused, never silently ignored.
+        let from = nonempty(from).map(parse).transpose()?;
+        let to = nonempty(to).map(parse).transpose()?;
+        if let Some(key) = nonempty(preset) {
+            let preset =
+                Preset::from_key(key).ok_or_else(|| PeriodError::UnknownPreset(key.to_owned()))?;
+            return Ok(Self::preset(preset, today, campaign_start));
+        }
+        if from.is_none() && to.is_none() {
+            return Ok(Self::preset(Preset::Campaign, today, campaign_start));
+        }
+        let campaign = Self::preset(Preset::Campaign, today, campaign_start);
+        Self::new(from.unwrap_or(campaign.first), to.unwrap_or(campaign.last))
     }
 
     /// The first day.
@@ -275,6 +276,11 @@ mod tests {
             ask(Some("7d"), Some("2020-01-01"), None).map(|p| p.days()),
             Ok(7),
             "a preset wins over dates"
+        );
+        assert_eq!(
+            ask(Some("7d"), None, Some("not a date")),
+            Err(PeriodError::BadDate("not a date".into())),
+            "a preset does not hide a date that is not one (found by schemathesis)"
         );
         assert_eq!(
             ask(None, None, None).map(Period::chosen_preset),

@@ -12,13 +12,14 @@ use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sim::wire::BookStatus;
+use sim::wire::{ApiError, BookStatus};
 
 use super::cards::{CardUnavailable, card_data, card_file, parse_card_file, shown_total};
 use super::meta::OpenGraph;
 use super::{CardData, CardVariant, texts};
 use crate::domain::ShareCode;
 use crate::error::AppError;
+use crate::routes::paths;
 use crate::state::{App, AppState};
 use crate::static_files;
 use crate::store::ShareStanding;
@@ -134,6 +135,23 @@ fn share_open_graph(
 /// `GET /s/{code}`: the game page, with the sharer's preview tags. An
 /// unknown or malformed code still gets the game (with the campaign's
 /// tags): whoever follows a link deserves the game.
+#[utoipa::path(
+    get,
+    path = paths::SHARE_PAGE,
+    tag = "sharing",
+    summary = "A share link: the game page, with the sharer's preview tags (HTML)",
+    description = "An unknown or malformed code still gets the game, with the campaign's tags.",
+    params(("code" = String, Path, description = "A share code")),
+    responses(
+        (status = 200, description = "The game page", content_type = "text/html", body = String),
+        (status = 503, description = "The game is not built yet (`cargo xtask dist`)",
+            content_type = "text/plain", body = String),
+        (status = 500, description = "A server fault", content(
+            (ApiError = "application/json"),
+            ("text/plain"),
+        )),
+    ),
+)]
 pub async fn show_share_page(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -154,6 +172,28 @@ pub async fn show_share_page(
 }
 
 /// `GET /s/{code}/card/{variant}-{key}.png`: a share code's preview card.
+#[utoipa::path(
+    get,
+    path = paths::SHARE_CARD,
+    tag = "sharing",
+    summary = "A share code's preview card (PNG, immutable)",
+    description = "A stale key (what the card shows has changed since) is sent to the current \
+                   card.",
+    params(
+        ("code" = String, Path, description = "A share code"),
+        ("file" = String, Path, description = "`{variant}-{key}.png`: the variant (`og` \
+            1200x630, `mp` 1000x800, `thumb` 300x300) and the card's content hash"),
+    ),
+    responses(
+        (status = 200, description = "The card", content_type = "image/png", body = Vec<u8>),
+        (status = 302, description = "The key is stale: the current card",
+            headers(("Location" = String, description = "The current card's path"))),
+        (status = 404, description = "Not a card's file name, or no such code"),
+        (status = 503, description = "The font subset is missing (`cargo xtask dist`)",
+            content_type = "text/plain", body = String),
+        (status = 500, description = "Refused: `server_error`", body = ApiError),
+    ),
+)]
 pub async fn get_share_card(
     State(state): State<AppState>,
     Path((code, file)): Path<(String, String)>,
@@ -172,6 +212,25 @@ pub async fn get_share_card(
 }
 
 /// `GET /card/{variant}-{key}.png`: the campaign's preview card.
+#[utoipa::path(
+    get,
+    path = paths::CAMPAIGN_CARD,
+    tag = "sharing",
+    summary = "The campaign's preview card (PNG, immutable)",
+    description = "A stale key (what the card shows has changed since) is sent to the current \
+                   card.",
+    params(("file" = String, Path, description = "`{variant}-{key}.png`: the variant (`og` \
+        1200x630, `mp` 1000x800, `thumb` 300x300) and the card's content hash")),
+    responses(
+        (status = 200, description = "The card", content_type = "image/png", body = Vec<u8>),
+        (status = 302, description = "The key is stale: the current card",
+            headers(("Location" = String, description = "The current card's path"))),
+        (status = 404, description = "Not a card's file name, or no such code"),
+        (status = 503, description = "The font subset is missing (`cargo xtask dist`)",
+            content_type = "text/plain", body = String),
+        (status = 500, description = "Refused: `server_error`", body = ApiError),
+    ),
+)]
 pub async fn get_campaign_card(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -234,6 +293,13 @@ async fn serve_card(
 /// `GET /robots.txt`: crawlers may read the game, the share links, the
 /// book pages and the cards (link previews need them), not the API, the
 /// admin console or the schools' secret receipt links.
+#[utoipa::path(
+    get,
+    path = paths::ROBOTS,
+    tag = "sharing",
+    summary = "What crawlers may read",
+    responses((status = 200, description = "robots.txt", content_type = "text/plain", body = String)),
+)]
 pub async fn get_robots() -> impl IntoResponse {
     (
         [(

@@ -1,7 +1,10 @@
 //! The read side: totals, the live stream, a player's history, the OpenAPI
 //! document and the operations endpoints.
 
+use std::collections::BTreeSet;
+
 use reqwest::StatusCode;
+use server::admin::routes::ROUTES;
 use server::domain::PlayerId;
 use sim::wire::{ParticipationRecord, Totals};
 
@@ -66,6 +69,9 @@ async fn a_players_history_is_newest_first_and_limited(db: Db) {
     for bad in [
         app.url("/api/players/nobody/participations"),
         format!("{url}?limit=many"),
+        // The document's bounds are the handler's: 1 to 1000.
+        format!("{url}?limit=0"),
+        format!("{url}?limit=1001"),
     ] {
         let response = app.client.get(&bad).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
@@ -150,13 +156,124 @@ async fn the_openapi_document_describes_the_round_api(db: Db) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let document: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(
+        document["openapi"], "3.2.0",
+        "3.2, for the events' itemSchema"
+    );
     let finish = &document["paths"]["/api/rounds/{round_id}/finish"]["post"];
-    for status in ["200", "400", "401", "409", "413", "422", "429"] {
+    for status in [
+        "200", "400", "401", "409", "413", "422", "429", "500", "503",
+    ] {
         assert!(
             finish["responses"][status].is_object(),
             "the finish documents {status}"
         );
+    }
+    let limit = document["paths"]["/api/players/{player_id}/participations"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "limit")
+        .expect("the history's limit");
+    assert_eq!(
+        (&limit["schema"]["minimum"], &limit["schema"]["maximum"]),
+        (&serde_json::json!(1), &serde_json::json!(1000)),
+        "the bounds the handler enforces"
+    );
+}
+
+/// The paths the router serves, read from its `Debug` form (axum lists a
+/// router's paths there, and has no other way to list them).
+fn routed_paths(router: &axum::Router) -> BTreeSet<String> {
+    let debug = format!("{router:?}");
+    let mut paths = BTreeSet::new();
+    for after in debug.split("RouteId(").skip(1) {
+        if let Some((_, rest)) = after.split_once("): \"")
+            && let Some((path, _)) = rest.split_once('"')
+        {
+            paths.insert(path.to_owned());
+        }
+    }
+    paths
+}
+
+#[tokio::test]
+async fn the_document_lists_every_route_of_the_router() {
+    let app = spawn_app().await;
+    let routed = routed_paths(&server::router(app.state.clone()));
+    assert!(
+        routed.contains("/api/rounds") && routed.len() > 30,
+        "the router's paths are read: {routed:?}"
+    );
+    let document = server::openapi::document();
+    let documented: BTreeSet<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let admin: BTreeSet<String> = ROUTES.iter().map(|route| route.path.to_owned()).collect();
+    // The game's files: its page and the hashed files nested under /static.
+    let game_files = ["/", "/static", "/static/"];
+    // axum's own catch-all of the merged fallbacks.
+    let routed: BTreeSet<String> = routed
+        .into_iter()
+        .filter(|path| !path.contains("__private__axum"))
+        .collect();
+    for path in &routed {
+        let is_game_file = game_files.contains(&path.as_str()) || path.starts_with("/static/{*");
+        assert!(
+            documented.contains(path) || admin.contains(path) || is_game_file,
+            "{path} is routed but not in the API document"
+        );
+    }
+    for path in &documented {
+        assert!(routed.contains(path), "{path} is documented but not routed");
+    }
+    assert!(
+        documented.is_disjoint(&admin),
+        "the admin console stays out of the public document"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_answered_by_its_handler() {
+    let app = spawn_app().await;
+    let document = server::openapi::document();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            // Any value for the path's parameters: the route must match.
+            let concrete = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "x"
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            // The live stream answers its headers at once; dropping the
+            // response ends it.
+            let response = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(
+                response.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is routed"
+            );
+            let status = response.status().as_str().to_owned();
+            assert!(
+                operations[method.as_str().to_lowercase()]["responses"][&status].is_object(),
+                "{method} {concrete} answered {status}, which its operation documents"
+            );
+        }
     }
 }
 

@@ -278,7 +278,50 @@ async fn malformed_requests_are_400_malformed_request(db: Db) {
             app.client
                 .post(app.url(&format!("/api/rounds/{}/finish", started.round_id)))
                 .header("idempotency-key", "k")
-                .body(r#"{"token":"x"}"#),
+                // The round's real token: without one, the token is what
+                // is refused (401) before the rest of the body is read.
+                .body(format!(r#"{{"token":"{}"}}"#, started.token)),
+        ),
+        (
+            "the body as an array of its fields (found by schemathesis)",
+            app.client
+                .post(app.url(&format!("/api/rounds/{}/finish", started.round_id)))
+                .header("idempotency-key", "k")
+                .body(format!(
+                    r#"{{"token":"{}","input_log":{},"outcome":[{},{},{},{},{}]}}"#,
+                    started.token,
+                    serde_json::to_string(&request.input_log).unwrap(),
+                    request.outcome.books_caught,
+                    request.outcome.score,
+                    request.outcome.completed,
+                    request.outcome.ticks_played,
+                    serde_json::to_value(request.outcome).unwrap()["state_hash"],
+                )),
+        ),
+        (
+            "a field the finish does not have",
+            app.client
+                .post(app.url(&format!("/api/rounds/{}/finish", started.round_id)))
+                .header("idempotency-key", "k")
+                .body({
+                    let mut body = serde_json::to_value(&request).unwrap();
+                    body["bonus"] = serde_json::json!(1);
+                    body.to_string()
+                }),
+        ),
+        (
+            "a start request as an array (found by schemathesis)",
+            app.client
+                .post(app.url("/api/rounds"))
+                .header("content-type", "application/json")
+                .body("[null, null]"),
+        ),
+        (
+            "a field the start request does not have",
+            app.client
+                .post(app.url("/api/rounds"))
+                .header("content-type", "application/json")
+                .body(r#"{"player":null,"referral":null,"extra":[]}"#),
         ),
         (
             "no Idempotency-Key",
