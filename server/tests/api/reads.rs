@@ -16,6 +16,8 @@ on_both_backends!(
     a_graceful_shutdown_ends_live_streams,
     the_openapi_document_describes_the_round_api,
     healthz_and_metrics_answer,
+    the_document_lists_every_route_of_the_router,
+    every_documented_operation_is_answered_by_its_handler,
 );
 
 async fn a_players_history_is_newest_first_and_limited(db: Db) {
@@ -197,9 +199,8 @@ fn routed_paths(router: &axum::Router) -> BTreeSet<String> {
     paths
 }
 
-#[tokio::test]
-async fn the_document_lists_every_route_of_the_router() {
-    let app = spawn_app().await;
+async fn the_document_lists_every_route_of_the_router(db: Db) {
+    let app = spawn_app(db).await;
     let routed = routed_paths(&server::router(app.state.clone()));
     assert!(
         routed.contains("/api/rounds") && routed.len() > 30,
@@ -213,8 +214,9 @@ async fn the_document_lists_every_route_of_the_router() {
         .cloned()
         .collect();
     let admin: BTreeSet<String> = ROUTES.iter().map(|route| route.path.to_owned()).collect();
-    // The game's files: its page and the hashed files nested under /static.
-    let game_files = ["/", "/static", "/static/"];
+    // The game's files: its page, the site icon and the hashed files
+    // nested under /static.
+    let game_files = ["/", "/favicon.ico", "/favicon.svg", "/static", "/static/"];
     // axum's own catch-all of the merged fallbacks.
     let routed: BTreeSet<String> = routed
         .into_iter()
@@ -236,9 +238,8 @@ async fn the_document_lists_every_route_of_the_router() {
     );
 }
 
-#[tokio::test]
-async fn every_documented_operation_is_answered_by_its_handler() {
-    let app = spawn_app().await;
+async fn every_documented_operation_is_answered_by_its_handler(db: Db) {
+    let app = spawn_app(db).await;
     let document = server::openapi::document();
     for (path, operations) in document["paths"].as_object().unwrap() {
         for method in operations.as_object().unwrap().keys() {
