@@ -5,6 +5,7 @@
 
 mod browser_smoke;
 mod crash;
+mod frames;
 mod gameplay;
 mod session;
 mod sharing;
