@@ -155,21 +155,28 @@ static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
         ))
         .expect("the ledger opens");
     runtime
-        .block_on(store.import_schools("bench.csv", listed_schools()))
+        .block_on(store.import_schools(
+            "bench.csv",
+            listed_schools(),
+            None,
+            server::store::Actor::os_user("bench"),
+        ))
         .expect("import");
     let pledge = Pledge {
         sponsor: "bench".into(),
         participations_per_book: 1,
         book_cap: books,
     };
-    let pledged = runtime.block_on(store.pledge(pledge)).expect("pledge");
+    let pledged = runtime
+        .block_on(store.pledge(pledge, server::store::Actor::os_user("bench")))
+        .expect("pledge");
     assert_eq!(
         pledged.books_allocated as u64, books,
         "every book allocated"
     );
     let config = ServeConfig::new(dir.path(), dir.path().join("dist"));
     let tokens = TokenKey::new(b"bench-secret-bench-secret-bench-secret-0").expect("a key");
-    let state = AppState::from_parts(store, tokens, metrics, &config);
+    let state = AppState::from_parts(store, tokens, metrics, &config).expect("the state assembles");
     Campaign {
         runtime,
         state,

@@ -35,6 +35,8 @@ pub struct ServeConfig {
     pub rounds: RoundPolicy,
     #[command(flatten)]
     pub ledger: LedgerSettings,
+    #[command(flatten)]
+    pub admin: AdminSettings,
 }
 
 impl ServeConfig {
@@ -56,6 +58,7 @@ impl ServeConfig {
             secret: None,
             rounds: RoundPolicy::default(),
             ledger: LedgerSettings::default(),
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -157,6 +160,27 @@ impl Default for LedgerSettings {
         Self {
             batch_max_rows: writer.max_batch_rows,
             batch_window_us: writer.batch_window.as_micros() as u64,
+        }
+    }
+}
+
+/// The admin console's settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminSettings {
+    /// Minutes after which an unused admin session ends.
+    #[arg(long, env = "DREAMFAIRY_ADMIN_IDLE_MINUTES", default_value_t = 30)]
+    pub admin_idle_minutes: u64,
+    /// Days after which an unconfirmed shipment is on the dashboard's
+    /// to-do list.
+    #[arg(long, env = "DREAMFAIRY_ADMIN_OVERDUE_DAYS", default_value_t = 14)]
+    pub admin_overdue_days: u32,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            admin_idle_minutes: 30,
+            admin_overdue_days: 14,
         }
     }
 }

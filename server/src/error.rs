@@ -20,12 +20,10 @@ pub enum AppError {
     /// [`status_of`] (400, 401, 409, 413, 422 or 429). Never `ServerError`.
     #[error("request refused: {0:?}")]
     Rejected(RejectReason),
-    /// The ledger failed: 500, or 503 when it is shutting down.
+    /// The ledger failed: 500, or 503 with `Retry-After` when it is shutting
+    /// down or its storage refuses writes for now.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A replay worker died (a bug in `sim`): 500.
-    #[error("replay task failed: {0}")]
-    ReplayTask(#[from] tokio::task::JoinError),
     /// The operating system's random source failed: 500.
     #[error("no randomness for a seed: {0}")]
     Random(getrandom::Error),
@@ -48,11 +46,7 @@ impl AppError {
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
             Self::Rejected(reason) => Some(*reason),
-            Self::Store(_)
-            | Self::ReplayTask(_)
-            | Self::Random(_)
-            | Self::Report(_)
-            | Self::Internal(_) => None,
+            Self::Store(_) | Self::Random(_) | Self::Report(_) | Self::Internal(_) => None,
         }
     }
 
@@ -85,11 +79,11 @@ impl IntoResponse for AppError {
             }
             Self::Store(StoreError::WriterStopped) => {
                 tracing::warn!("request refused: the ledger is shutting down");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(ApiError::from(RejectReason::ServerError)),
-                )
-                    .into_response()
+                unavailable()
+            }
+            Self::Store(StoreError::StorageUnavailable(why)) => {
+                tracing::error!(%why, "request refused: the ledger's storage refuses writes");
+                unavailable()
             }
             fault => {
                 tracing::error!(error = %fault, "server fault");
@@ -102,6 +96,20 @@ impl IntoResponse for AppError {
         }
     }
 }
+
+/// 503 with `Retry-After`: nothing was written, and the same request may
+/// be sent again (the game's outbox does so by itself).
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+        Json(ApiError::from(RejectReason::ServerError)),
+    )
+        .into_response()
+}
+
+/// Seconds a client is asked to wait before retrying after a 503.
+const RETRY_AFTER_SECS: &str = "5";
 
 /// A reason's wire name (`too_fast`, ...), as stored in the ledger and used
 /// as a metric label: stable across reorderings of the enum.

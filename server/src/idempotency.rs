@@ -41,8 +41,11 @@ impl IdempotencyKey {
 
     /// Parses a key in the draft's form (a Structured Field string, so
     /// optionally in double quotes) or bare: 1-255 visible ASCII characters.
+    /// Only spaces and tabs around it are dropped, HTTP's optional
+    /// whitespace: a header value holds no other, so the text and the
+    /// header read alike.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let text = text.trim();
+        let text = text.trim_matches([' ', '\t']);
         let inner = text
             .strip_prefix('"')
             .and_then(|rest| rest.strip_suffix('"'))
@@ -174,6 +177,20 @@ mod tests {
             assert!(
                 IdempotencyKey::parse(bad).is_err(),
                 "{bad:?} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn only_http_whitespace_is_trimmed() {
+        assert_eq!(key(" \tabc\t ").as_str(), "abc", "spaces and tabs");
+        // Found by the `share_code_and_idempotency_key` fuzz target: the
+        // text path trimmed Unicode whitespace such as NEL (U+0085), so it
+        // took ":\u{85}" as ":" where the header path refused it.
+        for bad in [":\u{85}", "\u{2003}abc", "abc\n", "\u{3000}abc"] {
+            assert!(
+                IdempotencyKey::parse(bad).is_err(),
+                "{bad:?} must be refused, as in a header"
             );
         }
     }

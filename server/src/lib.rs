@@ -7,8 +7,9 @@
 //!    token signed with the server secret ([`token`]); nothing is written.
 //! 2. `POST /api/rounds/{id}/finish` checks the token, the idempotency key
 //!    ([`idempotency`]), the server time spent, replays the input log with
-//!    `sim`, applies the caps ([`caps`]), then appends the participation to
-//!    the ledger ([`store`]) and answers the receipt once it is durable.
+//!    `sim` on a worker thread ([`replay_pool`]), applies the caps
+//!    ([`caps`]), then appends the participation to the ledger ([`store`])
+//!    and answers the receipt once it is durable.
 //!    Refusals answer one JSON shape ([`error`]) and are recorded.
 //! 3. The ledger's single writer commits in groups and publishes the running
 //!    tallies, which `/api/totals` and `/api/live` serve from memory;
@@ -34,9 +35,11 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod replay_pool;
 pub mod report_cache;
 pub mod routes;
 pub mod schools;
+pub mod security_headers;
 pub mod share;
 pub mod state;
 pub mod static_files;

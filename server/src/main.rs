@@ -9,12 +9,15 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use server::admin::password::{Password, hash_blocking};
 use server::allocation::{ListedSchool, OpenData, Pledge, verify};
 use server::api::report::ReportFormat;
+use server::domain::{Role, UserName};
 use server::metrics::LedgerMetrics;
-use server::share::links::share_path;
-use server::share::{Fonts, PosterData, poster_pdf};
-use server::store::{self, Location, Store, WriterConfig};
+use server::share::Fonts;
+use server::share::posters::make_poster;
+use server::store::admin::{BookSelection, PasswordHash, ShipmentDetails};
+use server::store::{self, Actor, Location, ShipRequest, Store, WriterConfig};
 use server::{AppState, ServeConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -79,17 +82,38 @@ enum Command {
         #[arg(long)]
         books: u64,
     },
-    /// Mark allocated books shipped, as one shipment (`--books 1-100`, or
-    /// one number). Safe while serving.
+    /// Mark allocated books shipped (`--books 1-100` or one number,
+    /// `--school ID` or `--county CODE`): one shipment per school. Safe
+    /// while serving.
+    #[command(group(clap::ArgGroup::new("selection").required(true).args(["books", "school", "county"])))]
     Ship {
         #[command(flatten)]
         data: DataDir,
         /// The books, `FIRST-LAST` (inclusive) or `N`.
         #[arg(long, value_parser = parse_book_range)]
-        books: RangeInclusive<u64>,
-        /// A note kept with the shipment (carrier, tracking number...).
+        books: Option<RangeInclusive<u64>>,
+        /// Every allocated book of this school.
+        #[arg(long)]
+        school: Option<String>,
+        /// Every allocated book of this county's schools (6-digit code).
+        #[arg(long)]
+        county: Option<String>,
+        /// The carrier.
+        #[arg(long)]
+        carrier: Option<String>,
+        /// The tracking number.
+        #[arg(long)]
+        tracking: Option<String>,
+        /// A note kept with each shipment.
         #[arg(long)]
         note: Option<String>,
+    },
+    /// Manage the admin console's users (no user exists until one is
+    /// created here). Each change is written to the audit log as the
+    /// operating-system user.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Write the open data (every book with its school and status, the
     /// school list versions, the pledges) as CSV files and one JSON file.
@@ -97,6 +121,16 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
         /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Copy a consistent snapshot of the ledger into one file while the
+    /// server serves. Restore by placing the file, as `ledger.sqlite3`,
+    /// in the data directory of a stopped server. Prints a JSON report.
+    Backup {
+        #[command(flatten)]
+        data: DataDir,
+        /// The backup file to write (replaced if it exists).
         #[arg(long)]
         out: PathBuf,
     },
@@ -135,6 +169,53 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
         format: ReportFormat,
+    },
+}
+
+/// `server admin ...`.
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a user; the password (at least 12 characters) is read from
+    /// standard input, one line.
+    CreateUser {
+        #[command(flatten)]
+        data: DataDir,
+        /// The sign-in name (2-32 of a-z, 0-9, '.', '_', '-').
+        #[arg(long)]
+        user: String,
+        /// viewer (reports, exports), operator (also imports, pledges,
+        /// shipments) or admin (also users).
+        #[arg(long)]
+        role: Role,
+        /// Read the password from standard input (required: a password
+        /// never goes on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (read from standard input, one line); ends
+    /// every session of that user.
+    SetPassword {
+        #[command(flatten)]
+        data: DataDir,
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable a user and end every session of it.
+    DisableUser {
+        #[command(flatten)]
+        data: DataDir,
+        /// The user.
+        #[arg(long)]
+        user: String,
+    },
+    /// List the users (JSON).
+    ListUsers {
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -178,6 +259,68 @@ fn parse_book_range(text: &str) -> Result<RangeInclusive<u64>, String> {
     Ok(first..=last)
 }
 
+/// The operating-system user running this command, for the audit log:
+/// `$USER`, else `$LOGNAME`, else the numeric user id.
+fn os_actor() -> Actor {
+    let name = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|key| std::env::var(key).ok().filter(|name| !name.is_empty()))
+        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()));
+    Actor::os_user(name)
+}
+
+/// Reads a new password from standard input (one line, its line ending
+/// removed) and hashes it.
+fn password_from_stdin() -> anyhow::Result<PasswordHash> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let typed = line.strip_suffix('\n').unwrap_or(&line);
+    let typed = typed.strip_suffix('\r').unwrap_or(typed);
+    let password = Password::parse(typed)?;
+    Ok(hash_blocking(&password)?)
+}
+
+/// `server admin ...`.
+async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    let actor = os_actor();
+    match command {
+        AdminCommand::CreateUser {
+            data, user, role, ..
+        } => {
+            let name = UserName::parse(&user)?;
+            let hash = password_from_stdin()?;
+            let ledger = data.open().await?;
+            let created = ledger.admin().create_user(name, role, hash, &actor).await;
+            ledger.close().await?;
+            print_json(&created?)?;
+        }
+        AdminCommand::SetPassword { data, user, .. } => {
+            let name = UserName::parse(&user)?;
+            let hash = password_from_stdin()?;
+            let ledger = data.open().await?;
+            let changed = ledger.admin().set_password(&name, hash, &actor).await;
+            ledger.close().await?;
+            print_json(&changed?)?;
+        }
+        AdminCommand::DisableUser { data, user } => {
+            let name = UserName::parse(&user)?;
+            let ledger = data.open().await?;
+            let disabled = ledger.admin().set_disabled(&name, true, &actor).await;
+            ledger.close().await?;
+            print_json(&disabled?)?;
+        }
+        AdminCommand::ListUsers { data } => {
+            let ledger = data.open().await?;
+            let users = ledger.admin().users().await;
+            ledger.close().await?;
+            print_json(&users?)?;
+        }
+    }
+    Ok(())
+}
+
 /// Prints `value` as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -218,6 +361,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::ImportSchools { data, file } => return import_schools(&data, &file).await,
+        Command::Admin { command } => admin(command).await?,
         Command::Pledge {
             data,
             sponsor,
@@ -230,13 +374,36 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 book_cap: books,
             };
             let ledger = data.open().await?;
-            let outcome = ledger.pledge(pledge).await;
+            let outcome = ledger.pledge(pledge, os_actor()).await;
             ledger.close().await?;
             print_json(&outcome?)?;
         }
-        Command::Ship { data, books, note } => {
+        Command::Ship {
+            data,
+            books,
+            school,
+            county,
+            carrier,
+            tracking,
+            note,
+        } => {
+            let selection = match (books, school, county) {
+                (Some(books), _, _) => BookSelection::Books(books),
+                (None, Some(school), _) => BookSelection::School(school),
+                (None, None, Some(county)) => BookSelection::County(county),
+                (None, None, None) => anyhow::bail!("--books, --school or --county"),
+            };
+            let request = ShipRequest {
+                selection,
+                details: ShipmentDetails {
+                    carrier,
+                    tracking,
+                    shipped_on: None,
+                    note,
+                },
+            };
             let ledger = data.open().await?;
-            let outcome = ledger.ship(books, note).await;
+            let outcome = ledger.ship(request, os_actor()).await;
             ledger.close().await?;
             print_json(&outcome?)?;
         }
@@ -247,6 +414,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let open_data = open_data?;
             open_data.write_dir(&out)?;
             tracing::info!(books = open_data.books.len(), out = %out.display(), "open data written");
+        }
+        Command::Backup { data, out } => {
+            let ledger = data.data_dir.join(store::sqlite::FILE_NAME);
+            anyhow::ensure!(ledger.is_file(), "no ledger at {}", ledger.display());
+            let report =
+                tokio::task::spawn_blocking(move || store::sqlite::backup(&ledger, &out)).await??;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Verify { export } => {
             let open_data = OpenData::read_csv_dir(&export)?;
@@ -271,21 +445,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let fonts = Fonts::from_dist(&dist)?;
             let ledger = data.open().await?;
-            let code = ledger.create_poster_code(label.clone()).await;
+            let poster = make_poster(ledger.as_ref(), fonts, &public_url, label, os_actor()).await;
             ledger.close().await?;
-            let code = code?;
-            let share_url = format!("{}{}", public_url.trim_end_matches('/'), share_path(code));
-            let pdf = poster_pdf(
-                &fonts,
-                &PosterData {
-                    share_url: share_url.clone(),
-                    label,
-                },
-            )?;
-            std::fs::write(&out, pdf).with_context(|| format!("writing {}", out.display()))?;
+            let poster = poster?;
+            std::fs::write(&out, &poster.pdf)
+                .with_context(|| format!("writing {}", out.display()))?;
             print_json(&serde_json::json!({
-                "code": code.to_string(),
-                "share_url": share_url,
+                "code": poster.code.to_string(),
+                "share_url": poster.share_url,
                 "poster": out.display().to_string(),
             }))?;
         }
@@ -319,7 +486,9 @@ async fn import_schools(data: &DataDir, file: &Path) -> anyhow::Result<ExitCode>
     };
     let listed: Vec<ListedSchool> = schools.iter().map(ListedSchool::from).collect();
     let ledger = data.open().await?;
-    let outcome = ledger.import_schools(&file_name, listed).await;
+    let outcome = ledger
+        .import_schools(&file_name, listed, None, os_actor())
+        .await;
     ledger.close().await?;
     print_json(&outcome?)?;
     Ok(ExitCode::SUCCESS)

@@ -179,7 +179,12 @@ mod tests {
     async fn import_elsewhere(path: &std::path::Path, id: &str) {
         let other = open(path).await;
         other
-            .import_schools("schools.csv", vec![sample_school(id, 100, 5)])
+            .import_schools(
+                "schools.csv",
+                vec![sample_school(id, 100, 5)],
+                None,
+                crate::store::Actor::os_user("test"),
+            )
             .await
             .unwrap();
         other.close().await.unwrap();

@@ -5,10 +5,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{books, live, players, report, rounds, totals};
+use crate::api::{area_report, books, live, players, report, rounds, totals};
 use crate::share::links;
 use crate::state::AppState;
-use crate::{openapi, ops, static_files};
+use crate::{admin, openapi, ops, security_headers, static_files};
 
 /// The paths of the JSON API and of operations, shared with the OpenAPI
 /// document so the two cannot drift apart.
@@ -29,6 +29,8 @@ pub mod paths {
     pub const REPORT: &str = "/api/report";
     /// The public page of one participation.
     pub const PARTICIPATION_PAGE: &str = "/p/{number}";
+    /// The public drill-down report (HTML, aggregates only).
+    pub const PUBLIC_REPORT: &str = "/report";
     /// The public page of one school.
     pub const SCHOOL_PAGE: &str = "/schools/{school_id}";
     /// A school's receipt link (its secret is printed on each shipment).
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
 
     // Opened by anyone from a receipt, a share or a QR code: the books.
     let book_pages = Router::new()
+        .route(PUBLIC_REPORT, get(area_report::show_report))
         .route(PARTICIPATION_PAGE, get(books::show_participation))
         .route(SCHOOL_PAGE, get(books::show_school))
         .route(
@@ -100,16 +103,24 @@ pub fn router(state: AppState) -> Router {
         .route(HEALTHZ, get(ops::healthz))
         .route(METRICS, get(ops::get_metrics));
 
+    // Used by the foundation's staff: the admin console, every route of it
+    // listed with its access rule in `admin::routes::ROUTES`.
+    let admin_console = admin::routes::router(&state);
+
     // Fetched by browsers: the game itself.
     let game_files = static_files::router(&state.dist);
 
     Router::new()
         .merge(game_api)
         .merge(book_pages)
+        .merge(admin_console)
         .merge(sharing)
         .merge(operations)
         .merge(game_files)
         .layer(DefaultBodyLimit::max(state.policy.max_body_bytes))
+        .layer(axum::middleware::from_fn(
+            security_headers::add_security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -3,11 +3,9 @@
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use sim::wire::RejectReason;
 use sim::{InputLog, Outcome, ReplayError, Rules, Seed};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::caps::AddressLimiter;
@@ -16,6 +14,7 @@ use crate::domain::{PlayerId, RoundId};
 use crate::error::AppError;
 use crate::idempotency::InFlight;
 use crate::metrics::Metrics;
+use crate::replay_pool::ReplayPool;
 use crate::report_cache::ReportCache;
 use crate::share::Fonts;
 use crate::share::cards::CardPainter;
@@ -57,14 +56,15 @@ pub struct App {
     pub public_url: Option<String>,
     /// The public report, serialised, kept fresh while [`crate::serve`] runs.
     pub report: ReportCache,
+    /// The admin console's sessions settings, password hashing and uploads.
+    pub admin: crate::admin::AdminState,
     /// Draws and keeps the preview cards of share links.
     pub cards: CardPainter,
     /// Cancelled when the server starts shutting down (ends live streams and
     /// the report's refresher).
     pub shutdown: CancellationToken,
-    /// One permit per core: replays are CPU work, and running more at once
-    /// than there are cores only makes each slower.
-    replay_slots: Semaphore,
+    /// Replays on worker threads of their own, one per core.
+    replays: ReplayPool,
 }
 
 /// Why the server could not start.
@@ -84,6 +84,9 @@ pub enum StartupError {
     /// The ledger could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The replay workers could not be started.
+    #[error("starting the replay workers: {0}")]
+    ReplayWorkers(#[source] std::io::Error),
 }
 
 impl AppState {
@@ -106,7 +109,7 @@ impl AppState {
             metrics.ledger.clone(),
         )
         .await?;
-        Ok(Self::from_parts(store, tokens, metrics, config))
+        Self::from_parts(store, tokens, metrics, config)
     }
 
     /// Assembles the state from parts already open (tests use another store
@@ -116,9 +119,10 @@ impl AppState {
         tokens: TokenKey,
         metrics: Arc<Metrics>,
         config: &ServeConfig,
-    ) -> Self {
+    ) -> Result<Self, StartupError> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self(Arc::new(App {
+        let replays = ReplayPool::start(cores).map_err(StartupError::ReplayWorkers)?;
+        Ok(Self(Arc::new(App {
             store,
             tokens,
             policy: config.rounds.clone(),
@@ -135,10 +139,11 @@ impl AppState {
                 .as_ref()
                 .map(|url| url.trim_end_matches('/').to_owned()),
             report: ReportCache::default(),
+            admin: crate::admin::AdminState::new(&config.admin, config.public_url.as_deref()),
             cards: CardPainter::new(load_fonts(&config.dist)),
             shutdown: CancellationToken::new(),
-            replay_slots: Semaphore::new(cores),
-        }))
+            replays,
+        })))
     }
 }
 
@@ -168,19 +173,19 @@ impl App {
         format!("http://{host}")
     }
 
-    /// Replays `log` on a blocking thread, at most one replay per core at a
-    /// time, so the async threads stay free to accept and answer.
+    /// Replays `log` on a replay worker (see [`ReplayPool`]), off the async
+    /// threads.
     pub async fn replay(
         &self,
         seed: Seed,
         log: InputLog,
     ) -> Result<Result<Outcome, ReplayError>, AppError> {
-        // The semaphore is never closed, so acquiring only waits.
-        let _slot = self.replay_slots.acquire().await;
-        let rules = self.rules;
-        let started = Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || sim::replay(seed, &rules, &log)).await?;
-        self.metrics.observe_replay(started.elapsed());
+        let (outcome, took) = self
+            .replays
+            .replay(seed, self.rules, log)
+            .await
+            .map_err(AppError::internal)?;
+        self.metrics.observe_replay(took);
         Ok(outcome)
     }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +22,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::security_headers::page_policy;
 use crate::share::meta::OpenGraph;
 use crate::state::{App, AppState};
 
@@ -37,6 +38,8 @@ pub fn router(dist: &Path) -> Router<AppState> {
         .precompressed_gzip();
     Router::new()
         .route("/", get(get_index).layer(page_compression()))
+        .route(FAVICON_SVG, get(get_favicon))
+        .route("/favicon.ico", get(get_favicon))
         .nest_service(
             "/static",
             tower::ServiceBuilder::new()
@@ -46,6 +49,24 @@ pub fn router(dist: &Path) -> Router<AppState> {
                 ))
                 .service(hashed_files),
         )
+}
+
+/// The site's icon (a book and a star), linked by every page; browsers
+/// that ask for `/favicon.ico` without reading the page get the same.
+pub const FAVICON_SVG: &str = "/favicon.svg";
+
+/// `GET /favicon.svg` and `GET /favicon.ico`.
+async fn get_favicon() -> impl IntoResponse {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        include_str!("../../assets/favicon.svg"),
+    )
 }
 
 /// Compression for the game page, made per request (its preview tags vary):
@@ -75,14 +96,19 @@ async fn get_index(State(state): State<AppState>, headers: HeaderMap) -> Respons
 pub async fn game_page(state: &App, open_graph: &OpenGraph) -> Response {
     let page = state.dist.join("index.html");
     match tokio::fs::read_to_string(&page).await {
-        Ok(template) => (
-            [
-                (CONTENT_TYPE, HTML),
-                (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            template.replacen(META_SLOT, &open_graph.tags().into_string(), 1),
-        )
-            .into_response(),
+        Ok(template) => {
+            let page = template.replacen(META_SLOT, &open_graph.tags().into_string(), 1);
+            (
+                [
+                    (CONTENT_TYPE, HTML),
+                    (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                    // Set here, before the route compresses the page.
+                    (CONTENT_SECURITY_POLICY, page_policy(&page)),
+                ],
+                page,
+            )
+                .into_response()
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => (
             StatusCode::SERVICE_UNAVAILABLE,
             "The game is not built yet: run `cargo xtask dist`, then reload this page.\n",

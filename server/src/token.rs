@@ -214,7 +214,14 @@ fn parse_claims(signed: &[u8]) -> Result<RoundClaims, TokenError> {
         [] => None,
         bytes => {
             let text = std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
-            Some(ShareCode::parse(text).map_err(|_| TokenError::Malformed)?)
+            let code = ShareCode::parse(text).map_err(|_| TokenError::Malformed)?;
+            // `sign` writes the canonical spelling; another one (lower case,
+            // O for 0) is not a token this server made, and would give the
+            // same claims a second token.
+            if code.as_str() != text {
+                return Err(TokenError::Malformed);
+            }
+            Some(code)
         }
     };
     Ok(RoundClaims {
@@ -305,6 +312,27 @@ mod tests {
                 "flipping byte {index} must break the signature"
             );
         }
+    }
+
+    #[test]
+    fn a_referral_signed_in_another_spelling_is_malformed() {
+        // Found by the `round_token` fuzz target: a payload whose referral
+        // reads as a code only after case folding and look-alikes verified,
+        // and re-signed to another token.
+        let key = key(1);
+        let token = key.sign(&claims(Some("7K309QDT")));
+        let mut signed = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        signed.truncate(signed.len() - TAG_LEN);
+        let referral_at = signed.len() - ShareCode::LEN;
+        signed[referral_at..].copy_from_slice(b"7K3O9QdT");
+        let mut mac = key.keyed.clone();
+        mac.update(&signed);
+        signed.extend_from_slice(&mac.finalize().into_bytes());
+        assert_eq!(
+            key.verify(&URL_SAFE_NO_PAD.encode(signed)),
+            Err(TokenError::Malformed),
+            "only the canonical spelling `sign` writes is a token"
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! [`Browser::launch`] starts a fresh Chromium (its own empty profile, software
 //! WebGL2 through SwiftShader, no background networking) and [`Browser::open`]
 //! gives a [`Page`] that records, from before the first byte, everything the
-//! tests check: console errors, uncaught exceptions, failed loads, and the bytes
+//! tests check: console errors, uncaught exceptions, Content-Security-Policy
+//! violations, failed loads, and the bytes
 //! each response took on the wire.
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chromiumoxide::cdp::IntoEventKind;
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::fetch::{
     self, EventRequestPaused, FailRequestParams, RequestPattern, RequestStage,
 };
@@ -154,6 +156,12 @@ impl Browser {
                 record.clone(),
             )),
         ];
+        // A Content-Security-Policy violation is a problem like any other:
+        // reported as a console error, so every test that checks problems
+        // sees it (a script injected over DevTools is not subject to it).
+        page.evaluate_on_new_document(REPORT_POLICY_VIOLATIONS)
+            .await
+            .expect("the violation reporter is installed");
         page.goto(url).await.expect("the page loads");
         Page {
             page,
@@ -169,6 +177,11 @@ impl Browser {
         self.handler.abort();
     }
 }
+
+/// Reports every `securitypolicyviolation` of the page as a console error.
+const REPORT_POLICY_VIOLATIONS: &str = r#"document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content-Security-Policy violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`);
+});"#;
 
 /// Pumps the DevTools connection until Chromium goes away.
 async fn drive(mut handler: Handler) {
@@ -342,6 +355,50 @@ impl Page {
         }
     }
 
+    /// Waits until the JavaScript `condition` is true, for at most
+    /// `timeout`; a page between two documents (its context gone while a
+    /// new one loads) counts as false, not as a failure.
+    pub async fn wait_while_loading(
+        &self,
+        condition: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let check = format!("Boolean({condition})");
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let met = match self.page.evaluate(check.as_str()).await {
+                Ok(result) => result.into_value::<bool>().unwrap_or(false),
+                Err(_) => false,
+            };
+            if met {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                let shown = match self
+                    .page
+                    .evaluate("document.body ? document.body.innerText : ''")
+                    .await
+                {
+                    Ok(result) => result.into_value::<String>().unwrap_or_default(),
+                    Err(error) => error.to_string(),
+                };
+                return Err(format!(
+                    "`{condition}` still false after {timeout:?}; the page says: {shown}"
+                ));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Waits until the page's text contains `text`, for at most `timeout`.
+    pub async fn wait_for_text(&self, text: &str, timeout: Duration) -> Result<(), String> {
+        let condition = format!(
+            "document.body && document.body.innerText.includes({})",
+            serde_json::to_string(text).expect("a string")
+        );
+        self.wait_while_loading(&condition, timeout).await
+    }
+
     /// Console errors, uncaught exceptions and failed loads so far, except
     /// those the test expects (see [`Page::expect_problems`]).
     pub fn problems(&self) -> Vec<String> {
@@ -363,6 +420,68 @@ impl Page {
     /// Every finished response so far: URL and bytes on the wire.
     pub fn transfers(&self) -> Vec<(String, u64)> {
         self.record.lock().unwrap().transfers.clone()
+    }
+
+    /// Goes to `url` in this tab and waits for it to load.
+    pub async fn goto(&self, url: &str) {
+        self.page
+            .goto(url)
+            .await
+            .unwrap_or_else(|error| panic!("{url} loads: {error}"));
+    }
+
+    /// Clicks the element `selector` names (scrolled into view, real mouse
+    /// input) and waits for the page it leads to.
+    pub async fn click_and_wait(&self, selector: &str) {
+        let element = self
+            .page
+            .find_element(selector)
+            .await
+            .unwrap_or_else(|error| panic!("no {selector} on the page: {error}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("{selector} cannot be clicked: {error}"));
+        self.page
+            .wait_for_navigation()
+            .await
+            .unwrap_or_else(|error| panic!("after clicking {selector}: {error}"));
+    }
+
+    /// The page's address now.
+    pub async fn url(&self) -> String {
+        self.page.url().await.ok().flatten().unwrap_or_default()
+    }
+
+    /// From now on, lays the page out as `screen` would (size, pixel ratio,
+    /// phone or not), in the same tab.
+    pub async fn emulate(&self, screen: Screen) {
+        let metrics = SetDeviceMetricsOverrideParams::builder()
+            .width(i64::from(screen.width))
+            .height(i64::from(screen.height))
+            .device_scale_factor(screen.scale)
+            .mobile(screen.mobile)
+            .build()
+            .expect("complete device metrics");
+        self.send(metrics).await;
+    }
+
+    /// Takes a screenshot of the whole page laid out as `screen` (its
+    /// width, pixel ratio and phone-ness; as tall as the page, up to 16,000
+    /// CSS pixels) and saves it as `file` (a PNG). The tab is left laid
+    /// out as `screen`.
+    pub async fn screenshot_whole_page(&self, screen: Screen, file: &Path) {
+        self.emulate(screen).await;
+        let height: f64 = self
+            .eval("Math.ceil(document.documentElement.scrollHeight)")
+            .await;
+        let tall = Screen {
+            height: (height as u32).clamp(screen.height, 16_000),
+            ..screen
+        };
+        self.emulate(tall).await;
+        self.screenshot(file).await;
+        self.emulate(screen).await;
     }
 
     /// Takes a screenshot of the viewport, saves it as `file` (a PNG) and

@@ -7,6 +7,7 @@
 //! - `run`: set up what is missing, build `dist/` if stale and start the server.
 //! - `test`: set up what is missing and run every test, browser tests included.
 //! - `bench`: run a named benchmark.
+//! - `fuzz`: run each `cargo fuzz` target of `fuzz/` for a bounded time.
 //!
 //! Every correctness check stays reachable through `cargo test`; this crate only
 //! prepares what those tests need (the WASM build, the server binary, Chromium).
@@ -14,6 +15,7 @@
 mod bench;
 mod dist;
 mod fonts;
+mod fuzz;
 mod run;
 mod setup;
 mod test;
@@ -43,6 +45,8 @@ enum Command {
     Test(test::TestArgs),
     /// Run a benchmark and print its report.
     Bench(bench::BenchArgs),
+    /// Run every fuzz target of `fuzz/` for a bounded time (cargo fuzz).
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> Result<()> {
@@ -54,5 +58,6 @@ fn main() -> Result<()> {
         Command::Run(args) => run::run(&workspace, &args),
         Command::Test(args) => test::test(&workspace, &args),
         Command::Bench(args) => bench::bench(&workspace, &args),
+        Command::Fuzz(args) => fuzz::fuzz(&workspace, &args),
     }
 }

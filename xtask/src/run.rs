@@ -1,7 +1,9 @@
 //! `cargo xtask run`: the whole system on one machine, from a fresh clone.
 //! A new data folder starts with the demo data of `assets/demo/` (invented
 //! sample schools in real poverty counties, and invented sponsors), so the
-//! receipts name a book and a school from the first round on.
+//! receipts name a book and a school from the first round on, and one
+//! `admin` account for the console, whose generated password is printed
+//! once (no account and no password exist otherwise).
 
 use std::path::Path;
 
@@ -46,18 +48,32 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     } = args;
     cmd!(ws.sh, "cargo build --package server --bin server").run()?;
     let server = ws.target_dir.join("debug").join("server");
+    let mut admin_password = None;
     if !*no_demo_data && !ws.root.join(data_dir).exists() {
         load_demo_data(ws, &server, data_dir)?;
+        admin_password = Some(create_admin(ws, &server, data_dir)?);
     }
     let dist = ws.dist_dir();
     println!("Dream Fairy Library is starting:");
     println!("  the game        http://{addr}/");
+    println!("  public report   http://{addr}/report");
     println!("  report (JSON)   http://{addr}/api/report");
     println!("  participation   http://{addr}/p/1 (once someone has played)");
     println!("  totals (JSON)   http://{addr}/api/totals");
     println!("  health          http://{addr}/healthz");
     println!("  metrics         http://{addr}/metrics");
     println!("  database        {data_dir}/ (embedded SQLite)");
+    match &admin_password {
+        Some(password) => {
+            println!("  admin console   http://{addr}/admin  user: admin  password: {password}");
+            println!(
+                "                  (shown this once; change it with `server admin set-password`)"
+            );
+        }
+        None => println!(
+            "  admin console   http://{addr}/admin  (accounts: `server admin create-user`)"
+        ),
+    }
     println!("Stop with Ctrl-C; queued writes are finished first.");
     cmd!(
         ws.sh,
@@ -65,6 +81,34 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     )
     .run()?;
     Ok(())
+}
+
+/// Characters of a generated password: RFC 4648 base32 (no 0, 1, 8 or 9
+/// to confuse with letters).
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// A random password of 20 base32 characters (100 bits).
+fn generated_password() -> Result<String> {
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    Ok(bytes
+        .iter()
+        .map(|byte| char::from(BASE32[usize::from(byte & 31)]))
+        .collect())
+}
+
+/// Creates the `admin` account of a new demo data folder with a generated
+/// password, and returns the password.
+fn create_admin(ws: &Workspace, server: &Path, data_dir: &str) -> Result<String> {
+    let password = generated_password()?;
+    cmd!(
+        ws.sh,
+        "{server} admin create-user --data-dir {data_dir} --user admin --role admin --password-stdin"
+    )
+    .stdin(format!("{password}\n"))
+    .ignore_stdout()
+    .run()?;
+    Ok(password)
 }
 
 /// Imports the demo schools and pledges into a new data folder, with the
@@ -94,4 +138,21 @@ fn load_demo_data(ws: &Workspace, server: &Path, data_dir: &str) -> Result<()> {
         .run()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_twenty_base32_characters_and_differ() {
+        let first = generated_password().unwrap();
+        let second = generated_password().unwrap();
+        assert_eq!(first.len(), 20, "20 characters: {first}");
+        assert!(
+            first.bytes().all(|byte| BASE32.contains(&byte)),
+            "base32 only: {first}"
+        );
+        assert_ne!(first, second, "random");
+    }
 }

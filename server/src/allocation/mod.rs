@@ -14,9 +14,13 @@
 //!   re-derives every allocation from it.
 //! - [`report`]: the public aggregates (books by province, county and
 //!   school, against targets), built from per-school tallies.
+//! - [`drill_down`]: the same aggregates for any period, level by level
+//!   (national → province → prefecture → county → school), from the
+//!   per-day tallies; shown in the admin console and at `/report`.
 
 pub mod allocator;
 pub mod apportion;
+pub mod drill_down;
 pub mod open_data;
 pub mod report;
 pub mod schedule;

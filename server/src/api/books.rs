@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use maud::Markup;
 
 use crate::allocation::BookState;
+use crate::caps::ClientAddress;
 use crate::error::AppError;
 use crate::pages::{self, BookStage, BookView, ParticipationView, ReceiveView, SchoolView};
 use crate::state::AppState;
-use crate::store::SchoolBooks;
+use crate::store::{Actor, SchoolBooks};
 
 /// The 404 page.
 fn not_found() -> Response {
@@ -99,9 +100,11 @@ pub async fn show_receipt_link(
 /// arrived; they become received.
 pub async fn confirm_receipt(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     Path(secret): Path<String>,
 ) -> Result<Response, AppError> {
-    let Some((school, confirmed)) = state.store.receive_books(&secret).await? else {
+    let actor = Actor::receipt_link(address.to_string());
+    let Some((school, confirmed)) = state.store.receive_books(&secret, actor).await? else {
         return Ok(not_found());
     };
     tracing::info!(school.id = %school, books = confirmed, "books received");

@@ -1,5 +1,6 @@
-//! Handlers of the public JSON API, one module per resource.
+//! Handlers of the public API and pages, one module per resource.
 
+pub mod area_report;
 pub mod books;
 pub mod live;
 pub mod players;

@@ -2,7 +2,10 @@
 //!
 //! Starting writes nothing: everything the finish needs travels in the
 //! signed token. Finishing runs every check, cheapest first, then appends the
-//! participation and answers only once the ledger says it is durable.
+//! participation and answers only once the ledger says it is durable. The
+//! checks of the body are plain functions ([`read_finish_body`],
+//! [`check_before_replay`], [`judge_replay`]), so they are tested and fuzzed
+//! without HTTP.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -13,16 +16,17 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use sim::wire::{FinishRoundRequest, Receipt, RejectReason, RoundStarted, StartRoundRequest};
-use sim::{Outcome, RULES_VERSION, Rules, Seed};
+use sim::{Outcome, RULES_VERSION, ReplayError, Rules, Seed};
 
 use super::body_refusal;
 use crate::caps::ClientAddress;
+use crate::config::RoundPolicy;
 use crate::domain::{PlayerId, RoundId, ShareCode};
 use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey, RequestFingerprint};
 use crate::state::AppState;
 use crate::store::{AppendOutcome, NewParticipation};
-use crate::token::RoundClaims;
+use crate::token::{RoundClaims, TokenKey};
 
 /// `POST /api/rounds`: starts a round for a new or returning anonymous
 /// player. The body (`StartRoundRequest`) may be empty.
@@ -109,6 +113,87 @@ fn played_time(rules: &Rules, outcome: &Outcome) -> Duration {
     Duration::from_millis(u64::from(outcome.ticks_played) * 1_000 / tick_hz)
 }
 
+/// The outcome of a finish whose timing, rules and replay all check out,
+/// or why it does not count.
+async fn verified_outcome(
+    state: &AppState,
+    claims: &RoundClaims,
+    request: FinishRoundRequest,
+) -> Result<Result<Outcome, RejectReason>, AppError> {
+    let now_ms = crate::now_unix_ms();
+    if let Err(reason) = check_before_replay(
+        &state.policy,
+        &state.rules,
+        claims,
+        &request.outcome,
+        now_ms,
+    ) {
+        return Ok(Err(reason));
+    }
+    let replayed = state.replay(claims.seed, request.input_log).await?;
+    Ok(judge_replay(&request.outcome, replayed))
+}
+
+/// Reads a finish body: parses its JSON and checks its token against
+/// `tokens` and the `round` named in the URL. The first checks of
+/// [`finish_round`] on the body, as a plain function of it (the fuzz
+/// target `finish_body` runs it on arbitrary bytes).
+pub fn read_finish_body(
+    tokens: &TokenKey,
+    round: RoundId,
+    body: &[u8],
+) -> Result<(FinishRoundRequest, RoundClaims), RejectReason> {
+    let request: FinishRoundRequest =
+        serde_json::from_slice(body).map_err(|_| RejectReason::MalformedRequest)?;
+    let claims = tokens
+        .verify(&request.token)
+        .map_err(|_| RejectReason::InvalidToken)?;
+    if claims.round != round {
+        return Err(RejectReason::InvalidToken);
+    }
+    Ok((request, claims))
+}
+
+/// The checks of a finish that need no replay, at `now_ms` (milliseconds
+/// since the Unix epoch): the token is not too old, at least the time the
+/// `claimed` outcome took to play has passed since it was issued, and the
+/// round was started under the rules this server replays.
+pub fn check_before_replay(
+    policy: &RoundPolicy,
+    rules: &Rules,
+    claims: &RoundClaims,
+    claimed: &Outcome,
+    now_ms: u64,
+) -> Result<(), RejectReason> {
+    let elapsed = Duration::from_millis(now_ms.saturating_sub(claims.issued_at_ms));
+    if elapsed > policy.max_round_age() {
+        return Err(RejectReason::TokenExpired);
+    }
+    // Judged on the claimed outcome, before spending a replay on it: the
+    // replay must then reproduce that very outcome, ticks included.
+    if elapsed < policy.min_round_time(played_time(rules, claimed)) {
+        return Err(RejectReason::TooFast);
+    }
+    if claims.rules_version != RULES_VERSION {
+        return Err(RejectReason::RulesVersionMismatch);
+    }
+    Ok(())
+}
+
+/// The verdict on a replay of a finish: the round counts only when its
+/// replay gives exactly the `claimed` outcome and that outcome filled the
+/// shelf.
+pub fn judge_replay(
+    claimed: &Outcome,
+    replayed: Result<Outcome, ReplayError>,
+) -> Result<Outcome, RejectReason> {
+    match replayed {
+        Ok(replayed) if replayed == *claimed && replayed.completed => Ok(replayed),
+        Ok(replayed) if replayed == *claimed => Err(RejectReason::RoundIncomplete),
+        _ => Err(RejectReason::ReplayMismatch),
+    }
+}
+
 /// One finish request, and what is known about it so far (for the record of
 /// a refusal).
 struct Finish {
@@ -127,17 +212,11 @@ impl Finish {
         state.limiter.check(address)?;
         let round = self.round.ok_or(RejectReason::MalformedRequest)?;
         let body = body.map_err(|rejection| body_refusal(&rejection))?;
-        let request: FinishRoundRequest =
-            serde_json::from_slice(&body).map_err(|_| RejectReason::MalformedRequest)?;
+        // The key is checked before the body is read; either failing is
+        // the same refusal, so the order is not observable.
         let key =
             IdempotencyKey::from_headers(headers).map_err(|_| RejectReason::MalformedRequest)?;
-        let claims = state
-            .tokens
-            .verify(&request.token)
-            .map_err(|_| RejectReason::InvalidToken)?;
-        if claims.round != round {
-            return Err(RejectReason::InvalidToken.into());
-        }
+        let (request, claims) = read_finish_body(&state.tokens, round, &body)?;
         self.player = Some(claims.player);
         let fingerprint = RequestFingerprint::of(&body);
 
@@ -146,38 +225,24 @@ impl Finish {
             .in_flight
             .enter(round)
             .ok_or(RejectReason::RequestInProgress)?;
-        if let Some(counted) = state.store.find_round(round).await? {
-            return Ok(idempotency::answer_for_counted_round(
-                &counted,
-                &key,
-                &fingerprint,
-            )?);
-        }
-
-        let now_ms = crate::now_unix_ms();
-        let elapsed = Duration::from_millis(now_ms.saturating_sub(claims.issued_at_ms));
-        if elapsed > state.policy.max_round_age() {
-            return Err(RejectReason::TokenExpired.into());
-        }
-        // Judged on the claimed outcome, before spending a replay on it: the
-        // replay must then reproduce that very outcome, ticks included.
-        if elapsed
-            < state
-                .policy
-                .min_round_time(played_time(&state.rules, &request.outcome))
-        {
-            return Err(RejectReason::TooFast.into());
-        }
-        if claims.rules_version != RULES_VERSION {
-            return Err(RejectReason::RulesVersionMismatch.into());
-        }
-        let outcome = match state.replay(claims.seed, request.input_log).await? {
-            Ok(replayed) if replayed == request.outcome => replayed,
-            _ => return Err(RejectReason::ReplayMismatch.into()),
+        let outcome = match verified_outcome(state, &claims, request).await? {
+            Ok(outcome) => outcome,
+            Err(reason) => {
+                // A retry of a round counted before gets its first answer,
+                // whatever the clock or the rules say now (its first answer
+                // may have been lost hours ago). Only refusals pay for this
+                // lookup: the ledger itself finds a repeat on the way in.
+                return match state.store.find_round(round).await? {
+                    Some(counted) => Ok(idempotency::answer_for_counted_round(
+                        &counted,
+                        &key,
+                        &fingerprint,
+                    )?),
+                    None => Err(reason.into()),
+                };
+            }
         };
-        if !outcome.completed {
-            return Err(RejectReason::RoundIncomplete.into());
-        }
+        let now_ms = crate::now_unix_ms();
 
         let appended = state
             .store
@@ -200,5 +265,95 @@ impl Finish {
             ),
             AppendOutcome::DailyCapReached => Err(RejectReason::DailyCapReached.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PlayerId;
+
+    const ISSUED_AT_MS: u64 = 1_700_000_000_000;
+
+    fn claims(rules_version: u32) -> RoundClaims {
+        RoundClaims {
+            round: RoundId::random(),
+            player: PlayerId::random(),
+            seed: Seed(7),
+            issued_at_ms: ISSUED_AT_MS,
+            rules_version,
+            referral: None,
+        }
+    }
+
+    fn outcome(ticks_played: u32, completed: bool) -> Outcome {
+        Outcome {
+            books_caught: 30,
+            score: 300,
+            completed,
+            ticks_played,
+            state_hash: 42,
+        }
+    }
+
+    #[test]
+    fn checks_before_replay_refuse_old_early_and_other_rules() {
+        let policy = RoundPolicy::default();
+        let rules = Rules::CURRENT;
+        // 600 ticks at 20 Hz took 30 s to play.
+        let claimed = outcome(600, true);
+        let check = |rules_version: u32, after_ms: u64| {
+            check_before_replay(
+                &policy,
+                &rules,
+                &claims(rules_version),
+                &claimed,
+                ISSUED_AT_MS + after_ms,
+            )
+        };
+        assert_eq!(check(RULES_VERSION, 30_000), Ok(()), "just long enough");
+        assert_eq!(
+            check(RULES_VERSION, 29_999),
+            Err(RejectReason::TooFast),
+            "a millisecond short of the time played"
+        );
+        let max_age_ms = u64::try_from(policy.max_round_age().as_millis()).unwrap();
+        assert_eq!(
+            check(RULES_VERSION, max_age_ms),
+            Ok(()),
+            "the oldest allowed"
+        );
+        assert_eq!(
+            check(RULES_VERSION, max_age_ms + 1),
+            Err(RejectReason::TokenExpired),
+            "a millisecond too old"
+        );
+        assert_eq!(
+            check(RULES_VERSION + 1, 30_000),
+            Err(RejectReason::RulesVersionMismatch),
+            "started under other rules"
+        );
+    }
+
+    #[test]
+    fn a_replay_counts_only_when_it_gives_the_claimed_completed_outcome() {
+        let completed = outcome(600, true);
+        let incomplete = outcome(900, false);
+        assert_eq!(judge_replay(&completed, Ok(completed)), Ok(completed));
+        assert_eq!(
+            judge_replay(&incomplete, Ok(incomplete)),
+            Err(RejectReason::RoundIncomplete),
+            "an honest round that did not fill the shelf"
+        );
+        assert_eq!(
+            judge_replay(&completed, Ok(outcome(601, true))),
+            Err(RejectReason::ReplayMismatch),
+            "any difference from the claim"
+        );
+        assert_eq!(
+            judge_replay(&completed, Err(ReplayError::Truncated { offset: 1 })),
+            Err(RejectReason::ReplayMismatch),
+            "a log that does not replay"
+        );
     }
 }

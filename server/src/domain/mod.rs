@@ -1,12 +1,16 @@
 //! Domain types of the round API, parsed once where data enters the server
 //! ("parse, don't validate") so the rest of the code can trust them.
 
+pub mod account;
 mod day;
 mod ids;
+pub mod period;
 mod share_code;
 
+pub use account::{Role, UserId, UserName};
 pub use day::ChinaDay;
 pub use ids::{PlayerId, RoundId};
+pub use period::{Period, Preset};
 pub use share_code::ShareCode;
 
 /// Why a piece of client-supplied text is not a valid domain value.

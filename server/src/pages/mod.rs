@@ -14,6 +14,7 @@
 
 mod participation;
 mod receive;
+mod report;
 mod school;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -23,6 +24,7 @@ use crate::share::meta::OpenGraph;
 
 pub use participation::{ParticipationView, participation_page};
 pub use receive::{ReceiveView, receive_page};
+pub use report::report_page;
 pub use school::{BookStage, BookView, SchoolView, school_page};
 
 /// The site's name, in both languages.
@@ -52,7 +54,7 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eee}\
 .notice{background:#d1fae5;border-radius:.5rem;padding:.75rem}\
 button{font:inherit;font-size:1.1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#c2410c;color:#fff;cursor:pointer}\
 progress{width:100%}\
-footer{margin-top:2rem;color:#777;font-size:.85em}\
+footer{margin-top:2rem;color:#595959;font-size:.85em}\
 ";
 
 /// Who may see a page, which decides what the page tells browsers.
@@ -79,6 +81,8 @@ fn layout(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch (and no 404 for one).
+                link rel="icon" type="image/svg+xml" href=(crate::static_files::FAVICON_SVG);
                 @if audience == Audience::SecretLink {
                     meta name="robots" content="noindex, nofollow";
                     meta name="referrer" content="no-referrer";
@@ -87,7 +91,11 @@ fn layout(
                 @if let Some(open_graph) = open_graph {
                     (open_graph.tags())
                 }
-                style { (PreEscaped(CSS)) }
+                style {
+                    (PreEscaped(CSS))
+                    (PreEscaped(crate::tables::TABLE_CSS))
+                    (PreEscaped(crate::admin::chart::CHART_CSS))
+                }
             }
             body {
                 header { a href="/" { (SITE_ZH) " " span.en lang="en" { (SITE_EN) } } }
@@ -135,7 +143,7 @@ pub fn not_found_page() -> Markup {
 
 /// A QR code of `url` as inline SVG, or `None` if the URL is too long for
 /// any QR code (about 2,300 bytes at this error-correction level).
-fn qr_code(url: &str) -> Option<Markup> {
+pub(crate) fn qr_code(url: &str) -> Option<Markup> {
     // Level M survives a smudged print-out and keeps the code small.
     let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M).ok()?;
     let image = code

@@ -46,6 +46,7 @@ pub fn participation_page(view: &ParticipationView) -> Markup {
                 }
             }
             section.card { (book(&view.book)) }
+            p { a href="/report" { (both("所有图书的去向：各地报告", "Where all the books go: the report by area")) } }
             figure.qr {
                 @if let Some(code) = qr_code(&view.page_url) {
                     (code)

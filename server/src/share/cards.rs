@@ -125,6 +125,11 @@ impl CardPainter {
         }
     }
 
+    /// The font, if it was found at start (posters use it too).
+    pub fn fonts(&self) -> Option<&Fonts> {
+        self.fonts.as_ref()
+    }
+
     /// The PNG of `data` as `variant`, drawn now unless it was drawn before.
     pub async fn png(
         &self,

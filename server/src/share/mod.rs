@@ -14,6 +14,8 @@
 //!   time, into a bounded cache.
 //! - [`meta`]: the Open Graph and Twitter tags of a page.
 //! - [`links`]: the handlers: `/s/{code}`, the cards, `robots.txt`.
+//! - [`posters`]: a poster's own share code and its PDF, for the command
+//!   line and the admin console.
 //!
 //! Share codes themselves, and who they credit, are the ledger's
 //! (`store::rules`): a referred player's first counted round credits the
@@ -32,6 +34,7 @@ pub mod fonts;
 pub mod links;
 pub mod meta;
 pub mod poster;
+pub mod posters;
 mod svg;
 pub mod texts;
 mod wrap;

@@ -8,46 +8,63 @@
 //! participations. Each decides from facts the backend answers and hands
 //! back what to write ([`Changes`]).
 
-use std::collections::HashMap;
-use std::ops::RangeInclusive;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use super::StoreError;
+use super::admin::{Actor, AuditAction, AuditEntry, BookSelection, ShipRequest};
 use super::backend::{
     Changes, Head, LedgerRead, NewSchoolList, NewShareCode, NewShipment, Result, SchoolKey,
 };
-use crate::allocation::{Allocator, BookState, ListedSchool, Pledge};
-use crate::domain::ShareCode;
+use crate::allocation::{Allocator, ListedSchool, Pledge};
+use crate::domain::{ChinaDay, ShareCode};
 
-/// An action of an admin (or of a school, for [`Action::Receive`]).
+/// An action of an admin (or of a school, for [`Action::Receive`]), with
+/// who asked for it: its audit entry is written in the same transaction.
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
     /// Add a pledge after the others.
-    Pledge(Pledge),
+    Pledge {
+        /// The pledge.
+        pledge: Pledge,
+        /// Who.
+        actor: Actor,
+    },
     /// Import a new version of the school list.
     ImportSchools {
         /// The file it came from.
         source: String,
         /// Its schools (at least one).
         schools: Vec<ListedSchool>,
+        /// The latest version the import was previewed against, if it was
+        /// (`Some(None)`: there was none): refused if another import came
+        /// in between, since the preview would no longer be what is
+        /// imported.
+        based_on: Option<Option<u32>>,
+        /// Who.
+        actor: Actor,
     },
-    /// Mark the allocated books of a range shipped, as one shipment.
+    /// Mark allocated books shipped: one shipment per school.
     Ship {
-        /// The books.
-        books: RangeInclusive<u64>,
-        /// A note kept with the shipment.
-        note: Option<String>,
+        /// Which books, and how they travel.
+        request: ShipRequest,
+        /// Who.
+        actor: Actor,
     },
     /// The school with this receipt secret confirms its shipped books.
     Receive {
         /// The secret of its receipt link.
         secret: String,
+        /// Who (whoever holds the link).
+        actor: Actor,
     },
     /// A new share code for a poster, crediting a class or an event.
     CreatePosterCode {
         /// The class or event.
         label: Option<String>,
+        /// Who.
+        actor: Actor,
     },
 }
 
@@ -93,13 +110,24 @@ pub struct PledgeOutcome {
     pub books_pledged: u64,
 }
 
-/// What a shipment did.
+/// One school's shipment, as a [`ShipOutcome`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ShipOutcome {
+pub struct ShipmentMade {
     /// The shipment's id.
     pub shipment: u64,
-    /// Books of the range moved from allocated to shipped (others in the
-    /// range were not allocated yet, or already shipped).
+    /// The school it goes to.
+    pub school: String,
+    /// Books in it.
+    pub books: u64,
+}
+
+/// What marking books shipped did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShipOutcome {
+    /// One shipment per school, by school id.
+    pub shipments: Vec<ShipmentMade>,
+    /// Books moved from allocated to shipped (books of the selection that
+    /// were not allocated, or were shipped already, are left as they are).
     pub books_shipped: u64,
 }
 
@@ -109,13 +137,16 @@ pub(crate) fn precheck(action: &Action) -> Result<()> {
         Action::ImportSchools { schools, .. } if schools.is_empty() => Err(StoreError::Refused(
             "a school list needs at least one school".into(),
         )),
-        Action::Ship { books, .. } if books.is_empty() || *books.start() == 0 => {
-            Err(StoreError::Refused(format!(
-                "books {}-{} is not a range of book numbers (from 1)",
-                books.start(),
-                books.end()
-            )))
-        }
+        Action::Ship { request, .. } => match &request.selection {
+            BookSelection::Books(books) if books.is_empty() || *books.start() == 0 => {
+                Err(StoreError::Refused(format!(
+                    "books {}-{} is not a range of book numbers (from 1)",
+                    books.start(),
+                    books.end()
+                )))
+            }
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
 }
@@ -136,22 +167,52 @@ pub(crate) async fn decide(
         revision: head.revision + 1,
     });
     let outcome = match action {
-        Action::Pledge(pledge) => {
+        Action::Pledge { pledge, actor } => {
             let funded_before = allocator.funded();
             let funding = allocator
                 .pledge(pledge.clone(), head.counted())
                 .map_err(|error| StoreError::Refused(error.to_string()))?;
             let books_allocated = funding.allocated.len();
-            changes.pledge = Some(pledge);
-            changes.fund(funding);
-            ActionOutcome::Pledged(PledgeOutcome {
+            let outcome = PledgeOutcome {
                 order: allocator.schedule().pledges().count() as u64,
                 books_funded: allocator.funded() - funded_before,
                 books_allocated,
                 books_pledged: allocator.schedule().books(),
-            })
+            };
+            changes.audit.push(AuditEntry {
+                at_ms: now_ms,
+                actor,
+                action: AuditAction::PledgeAdded,
+                target: pledge.sponsor.clone(),
+                detail: format!(
+                    "第 {} 项：每 {} 次参与 1 本，最多 {} 本；立即资助 {} 本 / pledge {}: 1 book per {} participations, up to {} books; {} funded at once",
+                    outcome.order,
+                    pledge.participations_per_book,
+                    pledge.book_cap,
+                    outcome.books_funded,
+                    outcome.order,
+                    pledge.participations_per_book,
+                    pledge.book_cap,
+                    outcome.books_funded
+                ),
+            });
+            changes.pledge = Some(pledge);
+            changes.fund(funding);
+            ActionOutcome::Pledged(outcome)
         }
-        Action::ImportSchools { source, schools } => {
+        Action::ImportSchools {
+            source,
+            schools,
+            based_on,
+            actor,
+        } => {
+            if let Some(expected) = based_on
+                && expected != allocator.list_version()
+            {
+                return Err(StoreError::Refused(
+                    "另一份名单已在预览后导入，请重新上传 / another list was imported after this preview: upload the file again".into(),
+                ));
+            }
             let version = allocator.list_version().unwrap_or(0) + 1;
             let (first_book, funding) = allocator.apply_list(
                 version,
@@ -167,6 +228,16 @@ pub(crate) async fn decide(
                 schools: schools.len(),
                 books_allocated: funding.allocated.len(),
             };
+            changes.audit.push(AuditEntry {
+                at_ms: now_ms,
+                actor,
+                action: AuditAction::SchoolsImported,
+                target: source.clone(),
+                detail: format!(
+                    "第 {version} 版，{} 所学校，自第 {first_book} 本书起 / version {version}, {} schools, from book {first_book}",
+                    outcome.schools, outcome.schools
+                ),
+            });
             changes.school_list = Some(NewSchoolList {
                 version,
                 first_book,
@@ -177,50 +248,120 @@ pub(crate) async fn decide(
             changes.fund(funding);
             ActionOutcome::Imported(outcome)
         }
-        Action::Ship { books, note } => {
-            let shipped = tx
-                .books_in_state(books.clone(), BookState::Allocated)
-                .await?;
-            let id = tx.next_shipment_id().await?;
-            for (_, school) in &shipped {
-                changes
-                    .school_deltas
-                    .entry(school.clone())
-                    .or_default()
-                    .shipped += 1;
+        Action::Ship { request, actor } => {
+            let selected = tx.allocated_books(request.selection.clone()).await?;
+            let mut by_school: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+            for (book, school) in selected {
+                by_school.entry(school).or_default().push(book);
             }
-            let outcome = ShipOutcome {
-                shipment: id,
-                books_shipped: shipped.len() as u64,
-            };
-            changes.shipment = Some(NewShipment {
-                id,
-                range: books,
-                books: shipped.into_iter().map(|(book, _)| book).collect(),
-                note,
-            });
-            ActionOutcome::Shipped(outcome)
-        }
-        Action::Receive { secret } => match tx.school(SchoolKey::ReceiptSecret(secret)).await? {
-            None => ActionOutcome::Received(None),
-            Some((tally, _)) => {
-                let school = tally.school.id;
-                let books = tx.shipped_books_of(school.clone()).await?;
+            let shipped_on = request
+                .details
+                .shipped_on
+                .unwrap_or_else(|| ChinaDay::from_unix_ms(now_ms));
+            if shipped_on > ChinaDay::from_unix_ms(now_ms) {
+                return Err(StoreError::Refused(
+                    "发货日期不能晚于今天 / the shipping day cannot be after today".into(),
+                ));
+            }
+            let mut next_id = tx.next_shipment_id().await?;
+            let mut made = Vec::with_capacity(by_school.len());
+            let mut books_shipped = 0;
+            for (school, books) in by_school {
                 let count = books.len() as u64;
                 changes
                     .school_deltas
                     .entry(school.clone())
                     .or_default()
-                    .received += count;
-                changes.received = books;
-                ActionOutcome::Received(Some((school, count)))
+                    .shipped += count;
+                books_shipped += count;
+                made.push(ShipmentMade {
+                    shipment: next_id,
+                    school: school.clone(),
+                    books: count,
+                });
+                changes.shipments.push(NewShipment {
+                    id: next_id,
+                    school,
+                    books,
+                    details: request.details.clone(),
+                    shipped_on: shipped_on.number(),
+                });
+                next_id += 1;
             }
-        },
-        Action::CreatePosterCode { label } => {
+            // A shipment of a whole county or range can make thousands of
+            // shipments: the first ones are named, the rest counted.
+            const NAMED: usize = 20;
+            let mut ids: Vec<String> = made
+                .iter()
+                .take(NAMED)
+                .map(|m| format!("#{}", m.shipment))
+                .collect();
+            if made.len() > NAMED {
+                ids.push(format!("… (+{})", made.len() - NAMED));
+            }
+            changes.audit.push(AuditEntry {
+                at_ms: now_ms,
+                actor,
+                action: AuditAction::BooksShipped,
+                target: request.selection.to_string(),
+                detail: format!(
+                    "{} 本，{} 个发货单 {}；承运 {}，单号 {}，{} 发出 / {books_shipped} books in {} shipments {}; carrier {}, tracking {}, shipped {}",
+                    books_shipped,
+                    made.len(),
+                    ids.join(" "),
+                    request.details.carrier.as_deref().unwrap_or("-"),
+                    request.details.tracking.as_deref().unwrap_or("-"),
+                    shipped_on,
+                    made.len(),
+                    ids.join(" "),
+                    request.details.carrier.as_deref().unwrap_or("-"),
+                    request.details.tracking.as_deref().unwrap_or("-"),
+                    shipped_on,
+                ),
+            });
+            ActionOutcome::Shipped(ShipOutcome {
+                shipments: made,
+                books_shipped,
+            })
+        }
+        Action::Receive { secret, actor } => {
+            match tx.school(SchoolKey::ReceiptSecret(secret)).await? {
+                None => ActionOutcome::Received(None),
+                Some((tally, _)) => {
+                    let school = tally.school.id;
+                    let books = tx.shipped_books_of(school.clone()).await?;
+                    let count = books.len() as u64;
+                    changes
+                        .school_deltas
+                        .entry(school.clone())
+                        .or_default()
+                        .received += count;
+                    changes.received = books;
+                    changes.confirmed_shipments =
+                        tx.unconfirmed_shipments_of(school.clone()).await?;
+                    changes.audit.push(AuditEntry {
+                        at_ms: now_ms,
+                        actor,
+                        action: AuditAction::BooksReceived,
+                        target: school.clone(),
+                        detail: format!("{count} 本 / {count} books"),
+                    });
+                    ActionOutcome::Received(Some((school, count)))
+                }
+            }
+        }
+        Action::CreatePosterCode { label, actor } => {
             let code = super::rules::fresh_codes(tx, 1)
                 .await?
                 .pop()
                 .ok_or_else(|| StoreError::Inconsistent("no fresh share code".into()))?;
+            changes.audit.push(AuditEntry {
+                at_ms: now_ms,
+                actor,
+                action: AuditAction::PosterMade,
+                target: code.to_string(),
+                detail: label.clone().unwrap_or_default(),
+            });
             changes.share_codes.push(NewShareCode {
                 code,
                 owner: None,

@@ -21,12 +21,17 @@ use std::ops::RangeInclusive;
 use sim::Outcome;
 use sim::wire::{RejectReason, SchoolRef};
 
+use super::admin::{
+    AreaFilter, AuditEntry, AuditFilter, AuditRecord, BookLifecycle, BookSelection, CountySummary,
+    Credentials, FailedSignIns, ListInfo, Movement, NewSession, Page, PasswordHash, PledgeRecord,
+    SessionRecord, ShipmentDetails, ShipmentFilter, ShipmentRecord, Unshipped, User, Window,
+};
 use super::{Participation, RejectionRecord, StoreError};
 use crate::allocation::{
     Allocation, BookRecord, BookState, Candidate, ListedSchool, Pledge, SchoolListVersion,
     SchoolTally,
 };
-use crate::domain::{PlayerId, RoundId, ShareCode};
+use crate::domain::{PlayerId, Role, RoundId, ShareCode, UserName};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 
 /// Short for the store's results.
@@ -210,13 +215,6 @@ pub(crate) trait LedgerRead: Send {
     /// Every book, by number.
     fn books(&mut self) -> impl Future<Output = Result<Vec<BookRecord>>> + Send;
 
-    /// The books numbered in `range` that are in `state`, with their school.
-    fn books_in_state(
-        &mut self,
-        range: RangeInclusive<u64>,
-        state: BookState,
-    ) -> impl Future<Output = Result<Vec<(u64, String)>>> + Send;
-
     /// The shipped books of `school`.
     fn shipped_books_of(&mut self, school: String)
     -> impl Future<Output = Result<Vec<u64>>> + Send;
@@ -246,6 +244,185 @@ pub(crate) trait LedgerRead: Send {
     /// The campaign's sharing tallies: players referred and participations
     /// that came through a share link.
     fn share_totals(&mut self) -> impl Future<Output = Result<ShareDelta>> + Send;
+
+    /// The allocated books `selection` takes, with their schools, by number.
+    fn allocated_books(
+        &mut self,
+        selection: BookSelection,
+    ) -> impl Future<Output = Result<Vec<(u64, String)>>> + Send;
+
+    /// The county code of each of `schools` (schools unknown are left out).
+    fn school_counties(
+        &mut self,
+        schools: Vec<String>,
+    ) -> impl Future<Output = Result<HashMap<String, String>>> + Send;
+
+    /// The shipments to `school` it has not confirmed yet.
+    fn unconfirmed_shipments_of(
+        &mut self,
+        school: String,
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send;
+}
+
+/// The admin console's questions: accounts, sessions, the audit log and
+/// the reads behind its reports. Asked on a read connection, or inside an
+/// accounts transaction (which then sees its own writes).
+pub(crate) trait ConsoleRead: Send {
+    /// A user and its password hash, by name.
+    fn credentials(
+        &mut self,
+        name: UserName,
+    ) -> impl Future<Output = Result<Option<Credentials>>> + Send;
+
+    /// Every user, by name.
+    fn users(&mut self) -> impl Future<Output = Result<Vec<User>>> + Send;
+
+    /// The session whose token hashes to `token_hash`, with its user.
+    fn session(
+        &mut self,
+        token_hash: [u8; 32],
+    ) -> impl Future<Output = Result<Option<SessionRecord>>> + Send;
+
+    /// Audit entries `sign_in_failed` since `since_ms` with the actor name
+    /// `name`, and from `address`.
+    fn failed_sign_ins(
+        &mut self,
+        name: String,
+        address: String,
+        since_ms: u64,
+    ) -> impl Future<Output = Result<FailedSignIns>> + Send;
+
+    /// The audit entries `filter` keeps, newest first, in `window`.
+    fn audit_log(
+        &mut self,
+        filter: AuditFilter,
+        window: Window,
+    ) -> impl Future<Output = Result<Page<AuditRecord>>> + Send;
+
+    /// The first China day number with participations or books.
+    fn first_day(&mut self) -> impl Future<Output = Result<Option<i64>>> + Send;
+
+    /// Participations per China day number from `first` to `last`.
+    fn day_counts(
+        &mut self,
+        first: i64,
+        last: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, u64)>>> + Send;
+
+    /// Refusals by reason from day `first` to day `last`.
+    fn refusals(
+        &mut self,
+        first: i64,
+        last: i64,
+    ) -> impl Future<Output = Result<BTreeMap<RejectReason, u64>>> + Send;
+
+    /// Every county, from the schools' tallies.
+    fn counties(&mut self) -> impl Future<Output = Result<Vec<CountySummary>>> + Send;
+
+    /// Per county code: the books' movement from day `first` to `last`.
+    fn county_movements(
+        &mut self,
+        first: i64,
+        last: i64,
+    ) -> impl Future<Output = Result<BTreeMap<String, Movement>>> + Send;
+
+    /// The schools of an area, by id.
+    fn schools_in(
+        &mut self,
+        area: AreaFilter,
+    ) -> impl Future<Output = Result<Vec<SchoolTally>>> + Send;
+
+    /// Per school of `schools`: the books' movement from day `first` to
+    /// `last`.
+    fn school_movements(
+        &mut self,
+        schools: Vec<String>,
+        first: i64,
+        last: i64,
+    ) -> impl Future<Output = Result<BTreeMap<String, Movement>>> + Send;
+
+    /// A page of a school's books, with their lifecycle dates.
+    fn school_lifecycle(
+        &mut self,
+        school: String,
+        window: Window,
+    ) -> impl Future<Output = Result<Page<BookLifecycle>>> + Send;
+
+    /// The pledges with when they were made, in order of use.
+    fn pledge_records(&mut self) -> impl Future<Output = Result<Vec<PledgeRecord>>> + Send;
+
+    /// A page of the shipments `filter` keeps, newest first.
+    fn shipments(
+        &mut self,
+        filter: ShipmentFilter,
+        window: Window,
+    ) -> impl Future<Output = Result<Page<ShipmentRecord>>> + Send;
+
+    /// One shipment.
+    fn shipment(&mut self, id: u64) -> impl Future<Output = Result<Option<ShipmentRecord>>> + Send;
+
+    /// The books of a shipment, by number.
+    fn shipment_books(&mut self, id: u64) -> impl Future<Output = Result<Vec<u64>>> + Send;
+
+    /// Books allocated and not shipped, and the `limit` schools with most.
+    fn unshipped(&mut self, limit: u64) -> impl Future<Output = Result<Unshipped>> + Send;
+
+    /// Every school list version, newest first.
+    fn school_list_versions(&mut self) -> impl Future<Output = Result<Vec<ListInfo>>> + Send;
+
+    /// The latest school list version with its schools.
+    fn latest_school_list(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<(u32, Vec<ListedSchool>)>>> + Send;
+}
+
+/// A transaction on the accounts (users, sessions, the audit log), outside
+/// the ledger writer: it takes whatever lock the backend needs to keep the
+/// accounts' rules (the last enabled admin, unique names) true until it
+/// commits, and only for as long as one small write.
+pub(crate) trait AccountsWrite: ConsoleRead {
+    /// Writes `changes`.
+    fn apply(&mut self, changes: &AccountChanges) -> impl Future<Output = Result<()>> + Send;
+
+    /// Commits durably.
+    fn commit(self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A change to a user.
+#[derive(Debug, Clone)]
+pub(crate) struct UserUpdate {
+    /// Which user.
+    pub name: UserName,
+    /// Its new role.
+    pub role: Option<Role>,
+    /// Disabled or enabled.
+    pub disabled: Option<bool>,
+    /// Its new password hash.
+    pub password_hash: Option<PasswordHash>,
+}
+
+/// Everything an accounts transaction writes, decided by shared code
+/// ([`super::accounts`]). A backend writes, in this order: the new user,
+/// the updates, the sessions ended, the new session, the touch, the audit
+/// entries.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AccountChanges {
+    /// When, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// A user to create.
+    pub new_user: Option<(UserName, Role, PasswordHash)>,
+    /// Changes to users.
+    pub user_updates: Vec<UserUpdate>,
+    /// Sessions to end, by token hash.
+    pub end_sessions: Vec<[u8; 32]>,
+    /// Users all of whose sessions end.
+    pub end_sessions_of: Vec<UserName>,
+    /// A session to start.
+    pub new_session: Option<NewSession>,
+    /// A session whose last-seen time becomes `at_ms`.
+    pub touch: Option<[u8; 32]>,
+    /// Entries to append to the audit log.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// A transaction that holds the ledger's write lock from its start: nobody
@@ -262,7 +439,10 @@ pub(crate) trait LedgerWrite: LedgerRead {
 /// A database the store can run on.
 pub(crate) trait Backend: fmt::Debug + Send + Sync + 'static {
     /// A read connection.
-    type Reader: LedgerRead + 'static;
+    type Reader: LedgerRead + ConsoleRead + 'static;
+    /// A transaction on the accounts, on a connection of its own (never
+    /// the ledger writer's).
+    type AccountsTx: AccountsWrite + 'static;
     /// The connection the ledger writer owns.
     type WriterConnection: Send + 'static;
     /// A write transaction on the writer's connection.
@@ -270,6 +450,9 @@ pub(crate) trait Backend: fmt::Debug + Send + Sync + 'static {
 
     /// A read connection from the pool.
     fn reader(&self) -> impl Future<Output = Result<Self::Reader>> + Send;
+
+    /// Begins an accounts transaction.
+    fn accounts_tx(&self) -> impl Future<Output = Result<Self::AccountsTx>> + Send;
 
     /// A new connection for a writer.
     fn writer_connection(&self) -> impl Future<Output = Result<Self::WriterConnection>> + Send;
@@ -331,17 +514,27 @@ pub(crate) struct NewSchoolList {
     pub receipt_secrets: HashMap<String, String>,
 }
 
-/// A new shipment.
+/// A new shipment: the allocated books of one school.
 #[derive(Debug, Clone)]
 pub(crate) struct NewShipment {
     /// Its id.
     pub id: u64,
-    /// The book range it was asked for.
-    pub range: RangeInclusive<u64>,
-    /// The books it moves from allocated to shipped.
+    /// The school it goes to.
+    pub school: String,
+    /// The books it moves from allocated to shipped, by number.
     pub books: Vec<u64>,
-    /// A note (carrier, tracking number...).
-    pub note: Option<String>,
+    /// Carrier, tracking number, note.
+    pub details: ShipmentDetails,
+    /// The China day number it left.
+    pub shipped_on: i64,
+}
+
+impl NewShipment {
+    /// Its first and last book numbers.
+    pub fn range(&self) -> RangeInclusive<u64> {
+        let first = self.books.first().copied().unwrap_or(0);
+        first..=self.books.last().copied().unwrap_or(first)
+    }
 }
 
 /// How one school's book tallies move.
@@ -374,10 +567,12 @@ pub(crate) struct Changes {
     pub funded: Option<RangeInclusive<u64>>,
     /// Books newly given a school.
     pub allocations: Vec<Allocation>,
-    /// A shipment to record, with the books it moves.
-    pub shipment: Option<NewShipment>,
+    /// Shipments to record, with the books they move.
+    pub shipments: Vec<NewShipment>,
     /// Books a school confirmed: they become received.
     pub received: Vec<u64>,
+    /// Shipments whose school confirmed them.
+    pub confirmed_shipments: Vec<u64>,
     /// Per China day: its participations after this transaction (absolute).
     pub day_counts: BTreeMap<i64, u64>,
     /// Players whose rows move.
@@ -392,6 +587,15 @@ pub(crate) struct Changes {
     pub rejection_increments: BTreeMap<RejectReason, u64>,
     /// Per school: how its book tallies move.
     pub school_deltas: BTreeMap<String, SchoolDelta>,
+    /// Per school and China day number: how its book tallies move that
+    /// day (filled in by [`super::tallies::by_day`]).
+    pub school_days: BTreeMap<(String, i64), SchoolDelta>,
+    /// Per county code and China day number: the same, by county.
+    pub county_days: BTreeMap<(String, i64), SchoolDelta>,
+    /// Per China day number and reason: refusals recorded.
+    pub rejection_days: BTreeMap<(i64, RejectReason), u64>,
+    /// Entries to append to the audit log.
+    pub audit: Vec<AuditEntry>,
     /// The head after this transaction.
     pub head: Option<Head>,
 }

@@ -5,12 +5,12 @@
 //! reads take a connection from the backend's pool and put the answers
 //! together with the same functions the writer uses ([`super::rules`]).
 
-use std::ops::RangeInclusive;
 use std::sync::Mutex;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::actions::{self, Action, ActionOutcome};
+use super::admin::{Actor, AdminStore, ShipRequest};
 use super::backend::{Backend, LedgerRead, Result, SchoolKey, ShareCodeRow};
 use super::writer::{Command, Writer, WriterConfig};
 use super::{
@@ -27,7 +27,7 @@ use crate::metrics::LedgerMetrics;
 /// The ledger on backend `B`.
 #[derive(Debug)]
 pub(crate) struct Ledger<B: Backend> {
-    backend: B,
+    pub(super) backend: B,
     queue: mpsc::Sender<Command>,
     totals: watch::Receiver<LedgerTotals>,
     /// Resolves when the writer has stopped; taken by [`Store::close`].
@@ -244,10 +244,11 @@ impl<B: Backend> Store for Ledger<B> {
         Ok(found.map(|(_, secret)| secret))
     }
 
-    async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>> {
+    async fn receive_books(&self, secret: &str, actor: Actor) -> Result<Option<(String, u64)>> {
         let outcome = self
             .act(Action::Receive {
                 secret: secret.to_owned(),
+                actor,
             })
             .await?;
         expect_outcome!(outcome, Received)
@@ -272,8 +273,8 @@ impl<B: Backend> Store for Ledger<B> {
         Ok(self.backend.reader().await?.head().await?.revision)
     }
 
-    async fn pledge(&self, pledge: Pledge) -> Result<PledgeOutcome> {
-        let outcome = self.act(Action::Pledge(pledge)).await?;
+    async fn pledge(&self, pledge: Pledge, actor: Actor) -> Result<PledgeOutcome> {
+        let outcome = self.act(Action::Pledge { pledge, actor }).await?;
         expect_outcome!(outcome, Pledged)
     }
 
@@ -281,19 +282,27 @@ impl<B: Backend> Store for Ledger<B> {
         &self,
         source: &str,
         schools: Vec<ListedSchool>,
+        based_on: Option<Option<u32>>,
+        actor: Actor,
     ) -> Result<ImportOutcome> {
         let outcome = self
             .act(Action::ImportSchools {
                 source: source.to_owned(),
                 schools,
+                based_on,
+                actor,
             })
             .await?;
         expect_outcome!(outcome, Imported)
     }
 
-    async fn ship(&self, books: RangeInclusive<u64>, note: Option<String>) -> Result<ShipOutcome> {
-        let outcome = self.act(Action::Ship { books, note }).await?;
+    async fn ship(&self, request: ShipRequest, actor: Actor) -> Result<ShipOutcome> {
+        let outcome = self.act(Action::Ship { request, actor }).await?;
         expect_outcome!(outcome, Shipped)
+    }
+
+    fn admin(&self) -> &dyn AdminStore {
+        self
     }
 
     async fn export(&self) -> Result<OpenData> {
@@ -334,9 +343,13 @@ impl<B: Backend> Store for Ledger<B> {
         standing(&mut reader, code, row).await.map(Some)
     }
 
-    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode> {
-        let outcome = self.act(Action::CreatePosterCode { label }).await?;
+    async fn create_poster_code(&self, label: Option<String>, actor: Actor) -> Result<ShareCode> {
+        let outcome = self.act(Action::CreatePosterCode { label, actor }).await?;
         expect_outcome!(outcome, PosterCodeCreated)
+    }
+
+    async fn sharing(&self) -> Result<SharingFigures> {
+        sharing_figures(&mut self.backend.reader().await?).await
     }
 
     async fn close(&self) -> Result<()> {

@@ -21,16 +21,18 @@
 //!   school, in the transaction that counts the participation; the schools'
 //!   book tallies move with them.
 
+mod accounts;
 mod actions;
+pub mod admin;
 mod backend;
 mod ledger;
 mod rules;
 pub mod sqlite;
+mod tallies;
 mod writer;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,11 +41,14 @@ use sim::Outcome;
 use sim::wire::{BookStatus, ParticipationRecord, Receipt, RejectReason, SchoolRef, Totals};
 use tokio::sync::watch;
 
-pub use actions::{ImportOutcome, PledgeOutcome, ShipOutcome};
-pub use sqlite::{BulkLoadReport, LedgerCheck};
+pub use actions::{ImportOutcome, PledgeOutcome, ShipOutcome, ShipmentMade};
+pub use admin::{Actor, AdminStore, ShipRequest};
+pub use sqlite::{BackupReport, BulkLoadReport, LedgerCheck};
 pub use writer::WriterConfig;
 
-use crate::allocation::{BookState, ListedSchool, OpenData, Pledge, Report, SchoolTally};
+use crate::allocation::{
+    BookState, ListedSchool, OpenData, Pledge, Report, SchoolTally, SharingFigures,
+};
 use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::metrics::LedgerMetrics;
@@ -257,9 +262,16 @@ impl LedgerTotals {
     }
 }
 
-/// Wraps any backend error.
+/// Wraps any backend error. One that says the storage refuses writes for
+/// now (a full disk, a read-only or failing file) becomes
+/// [`StoreError::StorageUnavailable`]: nothing was written, and the same
+/// request may succeed once an operator has made room.
 pub(crate) fn backend_error(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(err))
+    if sqlite::refuses_writes(&err) {
+        StoreError::StorageUnavailable(err.to_string())
+    } else {
+        StoreError::Backend(Box::new(err))
+    }
 }
 
 /// Why the ledger could not do what was asked.
@@ -268,6 +280,10 @@ pub enum StoreError {
     /// The database failed (disk full, I/O error, corruption...).
     #[error("ledger database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The storage refuses writes for now (disk full, read-only or failing
+    /// file); nothing was written, and a retry may succeed later.
+    #[error("the ledger's storage refuses writes for now: {0}")]
+    StorageUnavailable(String),
     /// The writer has stopped (the server is shutting down).
     #[error("the ledger writer has stopped")]
     WriterStopped,
@@ -324,9 +340,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn receipt_secret(&self, school: &str) -> Result<Option<String>, StoreError>;
 
     /// Marks every shipped book of the school whose receipt secret is
-    /// `secret` received; answers the school's id and how many books were
-    /// marked, or `None` for an unknown secret.
-    async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>, StoreError>;
+    /// `secret` received (and its shipments confirmed); answers the
+    /// school's id and how many books were marked, or `None` for an unknown
+    /// secret. `actor` goes to the audit log in the same transaction.
+    async fn receive_books(
+        &self,
+        secret: &str,
+        actor: Actor,
+    ) -> Result<Option<(String, u64)>, StoreError>;
 
     /// The public report (aggregates only), from the schools' tallies.
     async fn report(&self) -> Result<Report, StoreError>;
@@ -338,24 +359,26 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn revision(&self) -> Result<u64, StoreError>;
 
     /// Adds a sponsor pledge after the others; participations waiting for a
-    /// sponsor fund books at once.
-    async fn pledge(&self, pledge: Pledge) -> Result<PledgeOutcome, StoreError>;
+    /// sponsor fund books at once. `actor` goes to the audit log in the
+    /// same transaction, as for every action below.
+    async fn pledge(&self, pledge: Pledge, actor: Actor) -> Result<PledgeOutcome, StoreError>;
 
     /// Imports a new version of the school list (at least one school),
     /// named after `source` (the file it came from), applied from the first
-    /// book without a school.
+    /// book without a school. With `based_on` (the latest version when the
+    /// list was previewed, `Some(None)` for none), refused if another list
+    /// came in since.
     async fn import_schools(
         &self,
         source: &str,
         schools: Vec<ListedSchool>,
+        based_on: Option<Option<u32>>,
+        actor: Actor,
     ) -> Result<ImportOutcome, StoreError>;
 
-    /// Marks the allocated books numbered `books` shipped, as one shipment.
-    async fn ship(
-        &self,
-        books: RangeInclusive<u64>,
-        note: Option<String>,
-    ) -> Result<ShipOutcome, StoreError>;
+    /// Marks the allocated books of a selection shipped: one shipment per
+    /// school.
+    async fn ship(&self, request: ShipRequest, actor: Actor) -> Result<ShipOutcome, StoreError>;
 
     /// Everything the open-data export publishes.
     async fn export(&self) -> Result<OpenData, StoreError>;
@@ -369,7 +392,18 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// A new share code for a poster, crediting a class or an event named
     /// `label`, not a person.
-    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode, StoreError>;
+    async fn create_poster_code(
+        &self,
+        label: Option<String>,
+        actor: Actor,
+    ) -> Result<ShareCode, StoreError>;
+
+    /// The campaign's sharing figures: what share links brought, and the
+    /// codes that referred the most players (codes only).
+    async fn sharing(&self) -> Result<SharingFigures, StoreError>;
+
+    /// The admin console's questions and the accounts.
+    fn admin(&self) -> &dyn AdminStore;
 
     /// Writes everything queued so far, then stops the writer. Appends after
     /// this fail with [`StoreError::WriterStopped`].

@@ -158,7 +158,12 @@ impl<B: Backend> Writer<B> {
                 Err(error) => {
                     tracing::error!(%error, appends = appends.len(), rejections = rejections.len(), "ledger batch failed, rolled back");
                     for reply in replies {
-                        let _ = reply.send(Err(StoreError::Backend(error.to_string().into())));
+                        let _ = reply.send(Err(match &error {
+                            StoreError::StorageUnavailable(why) => {
+                                StoreError::StorageUnavailable(why.clone())
+                            }
+                            other => StoreError::Backend(other.to_string().into()),
+                        }));
                     }
                 }
             }
@@ -220,6 +225,7 @@ async fn batch_transaction<B: Backend>(
         &mut state.allocator,
         &mut changes,
     );
+    super::tallies::by_day(&mut tx, &mut changes).await?;
     tx.apply(&changes).await?;
     let outcomes = rules::outcomes(&mut tx, decisions).await?;
     tx.commit().await?;
@@ -234,7 +240,7 @@ async fn action_transaction<B: Backend>(
 ) -> Result<(ActionOutcome, Changes)> {
     let mut tx = B::begin(conn).await?;
     let head = state.catch_up(&mut tx).await?;
-    let (outcome, changes) = actions::decide(
+    let (outcome, mut changes) = actions::decide(
         &mut tx,
         head,
         &mut state.allocator,
@@ -242,6 +248,7 @@ async fn action_transaction<B: Backend>(
         crate::now_unix_ms(),
     )
     .await?;
+    super::tallies::by_day(&mut tx, &mut changes).await?;
     tx.apply(&changes).await?;
     tx.commit().await?;
     Ok((outcome, changes))

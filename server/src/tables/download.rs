@@ -48,6 +48,11 @@ const FALLBACK_STEM: &str = "export";
 /// extension. Path separators and control characters in the stem become
 /// `_`, so the name is always one plain file name.
 pub fn content_disposition(file_stem: &str, format: ExportFormat) -> HeaderValue {
+    attachment(file_stem, format.extension())
+}
+
+/// [`content_disposition`] for a file of any `extension` (`"pdf"`).
+pub fn attachment(file_stem: &str, extension: &str) -> HeaderValue {
     let stem: String = file_stem
         .trim()
         .chars()
@@ -59,7 +64,6 @@ pub fn content_disposition(file_stem: &str, format: ExportFormat) -> HeaderValue
             }
         })
         .collect();
-    let extension = format.extension();
     let value = format!(
         "attachment; filename=\"{}.{extension}\"; filename*=UTF-8''{}.{extension}",
         ascii_fallback(&stem),

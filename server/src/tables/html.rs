@@ -21,7 +21,7 @@ table.data thead th{border-bottom:2px solid #ccc}\
 table.data th .en{display:block;font-weight:normal}\
 table.data .num{text-align:right;white-space:nowrap}\
 table.data tfoot th,table.data tfoot td{font-weight:bold;border-top:2px solid #ccc}\
-table.data .empty{text-align:center;color:#777}\
+table.data .empty{text-align:center;color:#666}\
 ";
 
 /// The table as an HTML `<table class="data">`.
@@ -50,8 +50,8 @@ pub fn to_html(table: &Table) -> Markup {
                 }
             }
             tbody {
-                @for row in table.rows() {
-                    (html_row(columns, row))
+                @for (index, row) in table.rows().iter().enumerate() {
+                    (html_row(columns, row, table.row_link(index)))
                 }
                 @if table.rows().is_empty() {
                     tr {
@@ -62,19 +62,26 @@ pub fn to_html(table: &Table) -> Markup {
                 }
             }
             @if let Some(totals) = table.totals() {
-                tfoot { (html_row(columns, totals)) }
+                tfoot { (html_row(columns, totals, None)) }
             }
         }
     }
 }
 
-/// One row: the first cell heads the row, the others are data.
-fn html_row(columns: &[Column], cells: &[Cell]) -> Markup {
+/// One row: the first cell heads the row (a link when `link` is given),
+/// the others are data.
+fn html_row(columns: &[Column], cells: &[Cell], link: Option<&str>) -> Markup {
     html! {
         tr {
             @for (index, (column, cell)) in columns.iter().zip(cells).enumerate() {
                 @if index == 0 {
-                    th scope="row" class=[alignment(column)] { (cell_content(cell)) }
+                    th scope="row" class=[alignment(column)] {
+                        @if let Some(href) = link {
+                            a href=(href) { (cell_content(cell)) }
+                        } @else {
+                            (cell_content(cell))
+                        }
+                    }
                 } @else {
                     td class=[alignment(column)] { (cell_content(cell)) }
                 }
@@ -175,6 +182,33 @@ mod tests {
         assert!(
             !to_html(&no_totals).into_string().contains("<tfoot>"),
             "no totals, no footer"
+        );
+    }
+
+    #[test]
+    fn a_linked_row_links_its_first_cell_on_screen_only() {
+        let mut table = Table::new("t", "t", sample::columns());
+        let row = sample::table().rows()[0].clone();
+        table
+            .push_linked_row(row, "/admin/schools/00123?x=\"1\"".into())
+            .unwrap();
+        let html = to_html(&table).into_string();
+        assert!(
+            html.contains(
+                "<th scope=\"row\"><a href=\"/admin/schools/00123?x=&quot;1&quot;\">00123</a></th>"
+            ),
+            "the link, escaped: {html}"
+        );
+        assert_eq!(
+            table.row_link(0),
+            Some("/admin/schools/00123?x=\"1\""),
+            "kept"
+        );
+        assert!(
+            !String::from_utf8(crate::tables::to_csv(&table))
+                .unwrap()
+                .contains("/admin"),
+            "exports carry no link"
         );
     }
 

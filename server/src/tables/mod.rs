@@ -34,7 +34,7 @@ use jiff::tz;
 pub use csv_file::{
     BOM, CsvWriter, neutralise, read_csv, restore_neutralised, starts_like_formula, to_csv,
 };
-pub use download::{ExportFormat, content_disposition};
+pub use download::{ExportFormat, attachment, content_disposition};
 pub use html::{TABLE_CSS, to_html};
 pub use json::to_json;
 pub use xlsx_file::{ABOUT_SHEET, DATA_SHEET, to_xlsx};
@@ -312,6 +312,8 @@ pub struct Table {
     filters: Vec<Filter>,
     columns: Vec<Column>,
     rows: Vec<Vec<Cell>>,
+    /// Per row: where its first cell links to on screen.
+    links: Vec<Option<String>>,
     totals: Option<Vec<Cell>>,
 }
 
@@ -329,6 +331,7 @@ impl Table {
             filters: Vec::new(),
             columns,
             rows: Vec::new(),
+            links: Vec::new(),
             totals: None,
         }
     }
@@ -344,7 +347,24 @@ impl Table {
     pub fn push_row(&mut self, cells: Vec<Cell>) -> Result<(), TableError> {
         self.check(RowPlace::Body(self.rows.len()), &cells)?;
         self.rows.push(cells);
+        self.links.push(None);
         Ok(())
+    }
+
+    /// Adds a row like [`Self::push_row`] whose first cell links to `href`
+    /// on screen (a drill-down, a school's page). Exports carry the cell's
+    /// value only.
+    pub fn push_linked_row(&mut self, cells: Vec<Cell>, href: String) -> Result<(), TableError> {
+        self.push_row(cells)?;
+        if let Some(link) = self.links.last_mut() {
+            *link = Some(href);
+        }
+        Ok(())
+    }
+
+    /// Where row `index`'s first cell links to on screen, if anywhere.
+    pub fn row_link(&self, index: usize) -> Option<&str> {
+        self.links.get(index).and_then(Option::as_deref)
     }
 
     /// Sets the totals row, checked like [`Self::push_row`] except that a
@@ -411,7 +431,7 @@ impl Table {
     /// The filters on one line, labels in both languages
     /// (`期间 Period：2026-07-01 至 2026-09-30；省 Province：贵州省`), or
     /// `无筛选 No filters`.
-    fn filters_line(&self) -> String {
+    pub fn filters_line(&self) -> String {
         if self.filters.is_empty() {
             return "无筛选 No filters".to_owned();
         }

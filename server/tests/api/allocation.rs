@@ -5,6 +5,8 @@
 
 use reqwest::StatusCode;
 use server::allocation::{Difference, ListedSchool, OpenData, Pledge, Report, verify};
+use server::store::admin::{BookSelection, ShipmentDetails};
+use server::store::{Actor, ShipRequest};
 use sim::wire::{BookStatus, ParticipationRecord, Receipt, SchoolRef};
 
 use crate::helpers::{TestApp, WAIT, spawn_app};
@@ -41,11 +43,14 @@ impl TestApp {
         );
         let pledged = self
             .cli(|cli| async move {
-                cli.pledge(Pledge {
-                    sponsor: "测试基金会".into(),
-                    participations_per_book: 2,
-                    book_cap: 3,
-                })
+                cli.pledge(
+                    Pledge {
+                        sponsor: "测试基金会".into(),
+                        participations_per_book: 2,
+                        book_cap: 3,
+                    },
+                    Actor::os_user("test"),
+                )
                 .await
             })
             .await
@@ -163,7 +168,20 @@ async fn books_are_shipped_received_and_reported() {
         app.play_and_count(None).await;
     }
     let shipped = app
-        .cli(|cli| async move { cli.ship(1..=2, Some("顺丰 SF123".into())).await })
+        .cli(|cli| async move {
+            cli.ship(
+                ShipRequest {
+                    selection: BookSelection::Books(1..=2),
+                    details: ShipmentDetails {
+                        carrier: Some("顺丰".into()),
+                        tracking: Some("SF123".into()),
+                        ..ShipmentDetails::default()
+                    },
+                },
+                Actor::os_user("test"),
+            )
+            .await
+        })
         .await
         .unwrap();
     assert_eq!(shipped.books_shipped, 2, "books 1 and 2 shipped");
@@ -345,11 +363,14 @@ async fn a_funded_book_waits_for_a_school_with_room() {
     full[0].target_books = 1;
     app.cli_import("one.csv", full.clone()).await;
     app.cli(|cli| async move {
-        cli.pledge(Pledge {
-            sponsor: "测试基金会".into(),
-            participations_per_book: 1,
-            book_cap: 5,
-        })
+        cli.pledge(
+            Pledge {
+                sponsor: "测试基金会".into(),
+                participations_per_book: 1,
+                book_cap: 5,
+            },
+            Actor::os_user("test"),
+        )
         .await
     })
     .await

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use server::allocation::ListedSchool;
 use server::config::ServeConfig;
 use server::metrics::{LedgerMetrics, Metrics};
-use server::store::{self, ImportOutcome, LedgerTotals, Store, StoreError, WriterConfig, sqlite};
+use server::store::{
+    self, Actor, ImportOutcome, LedgerTotals, Store, StoreError, WriterConfig, sqlite,
+};
 use server::token::TokenKey;
 use server::{AppState, ServeError};
 use sim::Rules;
@@ -86,7 +88,7 @@ pub async fn spawn_app_with_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn S
     .expect("the ledger opens");
     let store = wrap(sqlite);
     let tokens = TokenKey::new(SECRET.as_bytes()).unwrap();
-    let state = AppState::from_parts(store, tokens, metrics, &config);
+    let state = AppState::from_parts(store, tokens, metrics, &config).expect("the state assembles");
     start(config, data_dir, move |_| state).await
 }
 
@@ -172,9 +174,12 @@ impl TestApp {
 
     /// Imports `schools` as a new list named `source`, as the CLI would.
     pub async fn cli_import(&self, source: &str, schools: Vec<ListedSchool>) -> ImportOutcome {
-        self.cli(|cli| async move { cli.import_schools(source, schools).await })
-            .await
-            .expect("the list imports")
+        self.cli(|cli| async move {
+            cli.import_schools(source, schools, None, Actor::os_user("test"))
+                .await
+        })
+        .await
+        .expect("the list imports")
     }
 
     /// `base_url` + `path`.

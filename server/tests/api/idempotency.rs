@@ -1,14 +1,14 @@
 //! Idempotent finishes (IETF draft "The Idempotency-Key HTTP Header Field").
 
-use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use server::allocation::{ListedSchool, OpenData, Pledge, Report};
+use server::allocation::{ListedSchool, OpenData, Pledge, Report, SharingFigures};
 use server::domain::{PlayerId, RoundId, ShareCode};
 use server::store::{
-    AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation, ParticipationBook,
-    PledgeOutcome, RejectionRecord, SchoolBooks, ShareStanding, ShipOutcome, Store, StoreError,
+    Actor, AdminStore, AppendOutcome, ImportOutcome, LedgerTotals, NewParticipation, Participation,
+    ParticipationBook, PledgeOutcome, RejectionRecord, SchoolBooks, ShareStanding, ShipOutcome,
+    ShipRequest, Store, StoreError,
 };
 use sim::wire::{Receipt, RejectReason};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -144,8 +144,12 @@ impl Store for GatedStore {
         self.inner.receipt_secret(school).await
     }
 
-    async fn receive_books(&self, secret: &str) -> Result<Option<(String, u64)>, StoreError> {
-        self.inner.receive_books(secret).await
+    async fn receive_books(
+        &self,
+        secret: &str,
+        actor: Actor,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        self.inner.receive_books(secret, actor).await
     }
 
     async fn report(&self) -> Result<Report, StoreError> {
@@ -156,24 +160,28 @@ impl Store for GatedStore {
         self.inner.revision().await
     }
 
-    async fn pledge(&self, pledge: Pledge) -> Result<PledgeOutcome, StoreError> {
-        self.inner.pledge(pledge).await
+    async fn pledge(&self, pledge: Pledge, actor: Actor) -> Result<PledgeOutcome, StoreError> {
+        self.inner.pledge(pledge, actor).await
     }
 
     async fn import_schools(
         &self,
         source: &str,
         schools: Vec<ListedSchool>,
+        based_on: Option<Option<u32>>,
+        actor: Actor,
     ) -> Result<ImportOutcome, StoreError> {
-        self.inner.import_schools(source, schools).await
+        self.inner
+            .import_schools(source, schools, based_on, actor)
+            .await
     }
 
-    async fn ship(
-        &self,
-        books: RangeInclusive<u64>,
-        note: Option<String>,
-    ) -> Result<ShipOutcome, StoreError> {
-        self.inner.ship(books, note).await
+    async fn ship(&self, request: ShipRequest, actor: Actor) -> Result<ShipOutcome, StoreError> {
+        self.inner.ship(request, actor).await
+    }
+
+    fn admin(&self) -> &dyn AdminStore {
+        self.inner.admin()
     }
 
     async fn export(&self) -> Result<OpenData, StoreError> {
@@ -188,8 +196,16 @@ impl Store for GatedStore {
         self.inner.player_standing(player).await
     }
 
-    async fn create_poster_code(&self, label: Option<String>) -> Result<ShareCode, StoreError> {
-        self.inner.create_poster_code(label).await
+    async fn create_poster_code(
+        &self,
+        label: Option<String>,
+        actor: Actor,
+    ) -> Result<ShareCode, StoreError> {
+        self.inner.create_poster_code(label, actor).await
+    }
+
+    async fn sharing(&self) -> Result<SharingFigures, StoreError> {
+        self.inner.sharing().await
     }
 
     async fn close(&self) -> Result<(), StoreError> {

@@ -263,11 +263,14 @@ async fn pages_carry_absolute_preview_tags_whose_images_have_their_size() {
     app.cli_import("schools.csv", crate::allocation::schools())
         .await;
     app.cli(|cli| async move {
-        cli.pledge(server::allocation::Pledge {
-            sponsor: "测试基金会".into(),
-            participations_per_book: 1,
-            book_cap: 10,
-        })
+        cli.pledge(
+            server::allocation::Pledge {
+                sponsor: "测试基金会".into(),
+                participations_per_book: 1,
+                book_cap: 10,
+            },
+            server::store::Actor::os_user("test"),
+        )
         .await
     })
     .await
@@ -407,5 +410,82 @@ async fn a_card_is_immutable_under_its_content_hash_and_drawn_again_when_it_chan
             "the {variant} card has its size"
         );
     }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_console_shows_what_share_links_brought_and_makes_posters() {
+    let app = spawn_app_with_cards().await;
+    app.create_user("ops", server::domain::Role::Operator).await;
+    let sharer = app.sharer().await;
+    let code = sharer.share_code.clone().unwrap();
+    app.play_and_count_with(&start_as(None, Some(&code))).await;
+    let console = app.sign_in("ops").await;
+
+    let page = console.page("/admin/sharing").await;
+    let (rows, totals) = crate::console::table_rows(&page, "分享带来的参与");
+    assert_eq!(
+        rows,
+        [vec![code.clone(), "1".to_owned(), "1".to_owned()]],
+        "the sharer's code, one player and one participation: {page}"
+    );
+    assert_eq!(
+        totals.get(1).map(String::as_str),
+        Some("1"),
+        "the totals row"
+    );
+    assert!(
+        page.contains("/admin/sharing/poster"),
+        "an operator sees the poster form"
+    );
+
+    let poster = console
+        .post("/admin/sharing/poster", &[("label", "三年级二班")])
+        .await;
+    assert_eq!(poster.status(), StatusCode::OK, "the poster is made");
+    assert_eq!(poster.headers()["content-type"], "application/pdf", "a PDF");
+    let disposition = poster.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains(".pdf"),
+        "a download: {disposition}"
+    );
+    let pdf = poster.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "PDF bytes");
+
+    let refused = console
+        .post("/admin/sharing/poster", &[("label", "=HYPERLINK(\"x\")")])
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "a formula-like label is refused"
+    );
+    let audit = app
+        .state
+        .store
+        .admin()
+        .audit_log(
+            &server::store::admin::AuditFilter {
+                action: Some(server::store::admin::AuditAction::PosterMade),
+                ..Default::default()
+            },
+            server::store::admin::Window {
+                offset: 0,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .rows
+            .iter()
+            .any(|record| record.entry.detail == "三年级二班" && record.entry.actor.name == "ops"),
+        "the poster is in the audit log: {:?}",
+        audit.rows
+    );
     app.shutdown().await;
 }

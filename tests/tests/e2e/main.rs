@@ -3,6 +3,7 @@
 //!
 //! Run them with `cargo xtask test`, which builds what they drive first.
 
+mod admin;
 mod browser_smoke;
 mod crash;
 mod frames;

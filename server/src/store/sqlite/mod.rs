@@ -5,11 +5,11 @@
 //! Only the SQL ([`queries`]), the migrations and the connection handling
 //! are here; the logic is the store's shared code ([`super::ledger`]).
 
+mod admin_queries;
 mod queries;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,15 +20,22 @@ use rusqlite::{Connection, OpenFlags, Transaction, params};
 use sim::wire::{RejectReason, SchoolRef};
 use tokio::sync::oneshot;
 
+use super::admin::{
+    AreaFilter, AuditFilter, AuditRecord, BookLifecycle, BookSelection, CountySummary, Credentials,
+    FailedSignIns, ListInfo, Movement, Page, PledgeRecord, SessionRecord, ShipmentFilter,
+    ShipmentRecord, Unshipped, User, Window,
+};
 use super::backend::{
-    AllocationTables, Backend, Changes, Head, LedgerRead, LedgerWrite, PlayerRow, Result,
-    SchoolKey, ShareCodeRow, ShareDelta,
+    AccountChanges, AccountsWrite, AllocationTables, Backend, Changes, ConsoleRead, Head,
+    LedgerRead, LedgerWrite, PlayerRow, Result, SchoolKey, ShareCodeRow, ShareDelta,
 };
 use super::ledger::Ledger;
 use super::writer::WriterConfig;
 use super::{Participation, Store, StoreError, backend_error};
-use crate::allocation::{BookRecord, BookState, Pledge, SchoolListVersion, SchoolTally};
-use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
+use crate::allocation::{
+    BookRecord, BookState, ListedSchool, Pledge, SchoolListVersion, SchoolTally,
+};
+use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode, UserName};
 use crate::metrics::LedgerMetrics;
 
 /// The ledger's file name inside the data directory.
@@ -40,11 +47,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_ledger.sql"),
     include_str!("migrations/0002_allocation.sql"),
     include_str!("migrations/0003_head.sql"),
+    include_str!("migrations/0004_admin.sql"),
     include_str!("migrations/0005_sharing.sql"),
 ];
 
 /// Read connections in the pool: lookups are short point queries.
 const READ_CONNECTIONS: u32 = 4;
+
+/// Connections for accounts transactions (sign-ins, sessions, the audit
+/// log): SQLite lets one write at a time anyway.
+const ACCOUNTS_CONNECTIONS: u32 = 2;
 
 /// How long a connection waits for another's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,11 +74,13 @@ pub async fn open(
     Ok(Arc::new(ledger))
 }
 
-/// The SQLite backend: the file and its pool of read connections.
+/// The SQLite backend: the file, its pool of read connections and its few
+/// connections for accounts transactions.
 #[derive(Debug)]
 pub(crate) struct SqliteBackend {
     path: PathBuf,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    accounts: r2d2::Pool<SqliteConnectionManager>,
 }
 
 impl SqliteBackend {
@@ -82,9 +96,25 @@ impl SqliteBackend {
                     .with_init(|conn| conn.busy_timeout(BUSY_TIMEOUT)),
             )
             .map_err(backend_error)?;
+        // Created on first use: most processes (the CLI commands) never
+        // touch the accounts.
+        let accounts = r2d2::Pool::builder()
+            .max_size(ACCOUNTS_CONNECTIONS)
+            .min_idle(Some(0))
+            .test_on_check_out(false)
+            .build(
+                SqliteConnectionManager::file(path)
+                    .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .with_init(|conn| {
+                        conn.busy_timeout(BUSY_TIMEOUT)?;
+                        conn.pragma_update(None, "synchronous", "FULL")
+                    }),
+            )
+            .map_err(backend_error)?;
         Ok(Self {
             path: path.to_owned(),
             readers,
+            accounts,
         })
     }
 }
@@ -93,6 +123,24 @@ impl Backend for SqliteBackend {
     type Reader = SqliteReader;
     type WriterConnection = Connection;
     type Tx<'c> = SqliteTx<'c>;
+    type AccountsTx = SqliteAccountsTx;
+
+    async fn accounts_tx(&self) -> Result<SqliteAccountsTx> {
+        let pool = self.accounts.clone();
+        let conn = tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(backend_error)?;
+            // IMMEDIATE: the accounts' rules read and write under one lock.
+            conn.execute_batch("BEGIN IMMEDIATE")
+                .map_err(backend_error)?;
+            Ok::<_, StoreError>(conn)
+        })
+        .await
+        .map_err(backend_error)??;
+        Ok(SqliteAccountsTx {
+            conn: Some(conn),
+            finished: false,
+        })
+    }
 
     async fn reader(&self) -> Result<SqliteReader> {
         let readers = self.readers.clone();
@@ -140,6 +188,19 @@ impl Backend for SqliteBackend {
     }
 }
 
+/// Whether `error` (or what caused it) is SQLite saying the storage refuses
+/// writes for now: the disk is full, the file is read-only, or writing to it
+/// failed. Such a transaction was rolled back; the next may succeed.
+pub(crate) fn refuses_writes(error: &(dyn std::error::Error + 'static)) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+    std::iter::successors(Some(error), |error| error.source()).any(|error| {
+        error
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| matches!(code, DiskFull | ReadOnly | SystemIoFailure | CannotOpen))
+    })
+}
+
 /// A pooled read connection. Each query runs on a blocking thread.
 #[derive(Debug)]
 pub(crate) struct SqliteReader {
@@ -166,6 +227,41 @@ impl Drop for SqliteTx<'_> {
     }
 }
 
+/// An accounts transaction on a pooled connection of its own; each query
+/// runs on a blocking thread. Rolled back if dropped before
+/// [`AccountsWrite::commit`].
+#[derive(Debug)]
+pub(crate) struct SqliteAccountsTx {
+    /// `None` only while a query has it.
+    conn: Option<r2d2::PooledConnection<SqliteConnectionManager>>,
+    finished: bool,
+}
+
+impl Drop for SqliteAccountsTx {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Some(conn) = &self.conn
+            && let Err(error) = conn.execute_batch("ROLLBACK")
+        {
+            tracing::error!(%error, "rolling back an accounts transaction failed");
+        }
+    }
+}
+
+impl AccountsWrite for SqliteAccountsTx {
+    async fn apply(&mut self, changes: &AccountChanges) -> Result<()> {
+        let changes = changes.clone();
+        self.run(move |conn| admin_queries::apply_accounts(conn, &changes))
+            .await
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        self.run(|conn| conn.execute_batch("COMMIT")).await?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
 /// Runs a query on a connection, wherever that connection's queries run.
 /// Every [`LedgerRead`] question is one query function of [`queries`] run
 /// this way, so the SQL is written once for the pool and the writer.
@@ -185,6 +281,26 @@ impl RunQuery for SqliteReader {
             .conn
             .take()
             .ok_or_else(|| StoreError::Backend("a read connection was lost".into()))?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = query(&conn);
+            (conn, result)
+        })
+        .await
+        .map_err(backend_error)?;
+        self.conn = Some(conn);
+        result.map_err(backend_error)
+    }
+}
+
+impl RunQuery for SqliteAccountsTx {
+    async fn run<T: Send + 'static>(
+        &mut self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StoreError::Backend("an accounts connection was lost".into()))?;
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let result = query(&conn);
             (conn, result)
@@ -272,15 +388,6 @@ impl<C: RunQuery> LedgerRead for C {
         self.run(queries::books).await
     }
 
-    async fn books_in_state(
-        &mut self,
-        range: RangeInclusive<u64>,
-        state: BookState,
-    ) -> Result<Vec<(u64, String)>> {
-        self.run(move |conn| queries::books_in_state(conn, &range, state))
-            .await
-    }
-
     async fn shipped_books_of(&mut self, school: String) -> Result<Vec<u64>> {
         self.run(move |conn| queries::shipped_books_of(conn, &school))
             .await
@@ -309,6 +416,143 @@ impl<C: RunQuery> LedgerRead for C {
 
     async fn share_totals(&mut self) -> Result<ShareDelta> {
         self.run(queries::share_totals).await
+    }
+
+    async fn allocated_books(&mut self, selection: BookSelection) -> Result<Vec<(u64, String)>> {
+        self.run(move |conn| admin_queries::allocated_books(conn, &selection))
+            .await
+    }
+
+    async fn school_counties(&mut self, schools: Vec<String>) -> Result<HashMap<String, String>> {
+        self.run(move |conn| admin_queries::school_counties(conn, &schools))
+            .await
+    }
+
+    async fn unconfirmed_shipments_of(&mut self, school: String) -> Result<Vec<u64>> {
+        self.run(move |conn| admin_queries::unconfirmed_shipments_of(conn, &school))
+            .await
+    }
+}
+
+impl<C: RunQuery> ConsoleRead for C {
+    async fn credentials(&mut self, name: UserName) -> Result<Option<Credentials>> {
+        self.run(move |conn| admin_queries::credentials(conn, &name))
+            .await
+    }
+
+    async fn users(&mut self) -> Result<Vec<User>> {
+        self.run(admin_queries::users).await
+    }
+
+    async fn session(&mut self, token_hash: [u8; 32]) -> Result<Option<SessionRecord>> {
+        self.run(move |conn| admin_queries::session(conn, &token_hash))
+            .await
+    }
+
+    async fn failed_sign_ins(
+        &mut self,
+        name: String,
+        address: String,
+        since_ms: u64,
+    ) -> Result<FailedSignIns> {
+        self.run(move |conn| admin_queries::failed_sign_ins(conn, &name, &address, since_ms))
+            .await
+    }
+
+    async fn audit_log(
+        &mut self,
+        filter: AuditFilter,
+        window: Window,
+    ) -> Result<Page<AuditRecord>> {
+        self.run(move |conn| admin_queries::audit_log(conn, &filter, window))
+            .await
+    }
+
+    async fn first_day(&mut self) -> Result<Option<i64>> {
+        self.run(admin_queries::first_day).await
+    }
+
+    async fn day_counts(&mut self, first: i64, last: i64) -> Result<Vec<(i64, u64)>> {
+        self.run(move |conn| admin_queries::day_counts(conn, first, last))
+            .await
+    }
+
+    async fn refusals(&mut self, first: i64, last: i64) -> Result<BTreeMap<RejectReason, u64>> {
+        self.run(move |conn| admin_queries::refusals(conn, first, last))
+            .await
+    }
+
+    async fn counties(&mut self) -> Result<Vec<CountySummary>> {
+        self.run(admin_queries::counties).await
+    }
+
+    async fn county_movements(
+        &mut self,
+        first: i64,
+        last: i64,
+    ) -> Result<BTreeMap<String, Movement>> {
+        self.run(move |conn| admin_queries::county_movements(conn, first, last))
+            .await
+    }
+
+    async fn schools_in(&mut self, area: AreaFilter) -> Result<Vec<SchoolTally>> {
+        self.run(move |conn| admin_queries::schools_in(conn, &area))
+            .await
+    }
+
+    async fn school_movements(
+        &mut self,
+        schools: Vec<String>,
+        first: i64,
+        last: i64,
+    ) -> Result<BTreeMap<String, Movement>> {
+        self.run(move |conn| admin_queries::school_movements(conn, &schools, first, last))
+            .await
+    }
+
+    async fn school_lifecycle(
+        &mut self,
+        school: String,
+        window: Window,
+    ) -> Result<Page<BookLifecycle>> {
+        self.run(move |conn| admin_queries::school_lifecycle(conn, &school, window))
+            .await
+    }
+
+    async fn pledge_records(&mut self) -> Result<Vec<PledgeRecord>> {
+        self.run(admin_queries::pledge_records).await
+    }
+
+    async fn shipments(
+        &mut self,
+        filter: ShipmentFilter,
+        window: Window,
+    ) -> Result<Page<ShipmentRecord>> {
+        self.run(move |conn| admin_queries::shipments(conn, &filter, window))
+            .await
+    }
+
+    async fn shipment(&mut self, id: u64) -> Result<Option<ShipmentRecord>> {
+        self.run(move |conn| admin_queries::shipment(conn, id))
+            .await
+    }
+
+    async fn shipment_books(&mut self, id: u64) -> Result<Vec<u64>> {
+        self.run(move |conn| admin_queries::shipment_books(conn, id))
+            .await
+    }
+
+    async fn unshipped(&mut self, limit: u64) -> Result<Unshipped> {
+        self.run(move |conn| admin_queries::unshipped(conn, limit))
+            .await
+    }
+
+    async fn school_list_versions(&mut self) -> Result<Vec<ListInfo>> {
+        self.run(admin_queries::school_list_versions).await
+    }
+
+    async fn latest_school_list(&mut self) -> Result<Option<(u32, Vec<ListedSchool>)>> {
+        self.run(admin_queries::latest_school_list).await
     }
 }
 
@@ -397,6 +641,41 @@ fn open_read_connection(path: &Path) -> Result<Connection> {
         .map_err(backend_error)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend_error)?;
     Ok(conn)
+}
+
+/// Copies a consistent snapshot of the ledger at `path` to `out` while the
+/// server keeps writing: `VACUUM INTO` reads in one read transaction (in
+/// WAL mode it blocks no writer) and writes a compact copy, which is made
+/// durable and then renamed into place, so `out` is never half a ledger.
+pub fn backup(path: &Path, out: &Path) -> Result<BackupReport> {
+    let partial = out.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let conn = open_read_connection(path)?;
+    conn.execute("VACUUM INTO ?1", params![partial.to_string_lossy()])
+        .map_err(backend_error)?;
+    drop(conn);
+    std::fs::File::open(&partial)
+        .and_then(|file| file.sync_all())
+        .map_err(backend_error)?;
+    std::fs::rename(&partial, out).map_err(backend_error)?;
+    let copy = open_read_connection(out)?;
+    let last_number: Option<u64> = copy
+        .query_row("SELECT MAX(seq) FROM participations", [], |row| row.get(0))
+        .map_err(backend_error)?;
+    Ok(BackupReport {
+        last_number: last_number.unwrap_or(0),
+        bytes: std::fs::metadata(out).map_err(backend_error)?.len(),
+    })
+}
+
+/// What [`backup`] copied.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct BackupReport {
+    /// The last participation number in the copy (0 when empty): every
+    /// participation up to it is there.
+    pub last_number: u64,
+    /// Size of the copy in bytes.
+    pub bytes: u64,
 }
 
 /// What [`bulk_load`] did.

@@ -3,7 +3,6 @@
 //! writes a transaction's [`Changes`]. No decision is made here.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::RangeInclusive;
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use sim::wire::{BookStatus, RejectReason, SchoolRef};
@@ -37,7 +36,7 @@ pub(super) const INSERT_PARTICIPATION: &str = "INSERT INTO participations (seq, 
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 /// A stored value this build cannot read.
-fn invalid_data(message: String) -> rusqlite::Error {
+pub(super) fn invalid_data(message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, message.into())
 }
 
@@ -211,7 +210,7 @@ pub(super) fn allocation_tables(conn: &Connection) -> rusqlite::Result<Allocatio
 
 /// The school whose id, name, province, prefecture, county and county code
 /// are `row`'s columns from `first` on, in that order.
-fn school_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<SchoolRef> {
+pub(super) fn school_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<SchoolRef> {
     Ok(SchoolRef {
         id: row.get(first)?,
         name: row.get(first + 1)?,
@@ -244,10 +243,10 @@ pub(super) fn book_schools(
 
 /// `SELECT` of every column [`tally_from_row`] reads, then the receipt
 /// secret.
-const SELECT_TALLY: &str = "SELECT school_id, name, province, prefecture, county, county_code, \
+pub(super) const SELECT_TALLY: &str = "SELECT school_id, name, province, prefecture, county, county_code, \
      pupils, target_books, allocated, shipped, received, receipt_secret FROM schools";
 
-fn tally_from_row(row: &Row<'_>) -> rusqlite::Result<SchoolTally> {
+pub(super) fn tally_from_row(row: &Row<'_>) -> rusqlite::Result<SchoolTally> {
     Ok(SchoolTally {
         school: school_from_row(row, 0)?,
         pupils: row.get(6)?,
@@ -273,7 +272,7 @@ pub(super) fn school(
         .optional()
 }
 
-fn book_state(row: &Row<'_>, column: usize) -> rusqlite::Result<BookState> {
+pub(super) fn book_state(row: &Row<'_>, column: usize) -> rusqlite::Result<BookState> {
     let status: String = row.get(column)?;
     BookState::from_name(&status)
         .ok_or_else(|| invalid_data(format!("unknown book status {status}")))
@@ -335,21 +334,6 @@ pub(super) fn books(conn: &Connection) -> rusqlite::Result<Vec<BookRecord>> {
             })
         })?
         .collect()
-}
-
-pub(super) fn books_in_state(
-    conn: &Connection,
-    range: &RangeInclusive<u64>,
-    state: BookState,
-) -> rusqlite::Result<Vec<(u64, String)>> {
-    conn.prepare_cached(
-        "SELECT book, school_id FROM books WHERE book BETWEEN ?1 AND ?2 AND status = ?3 \
-         ORDER BY book",
-    )?
-    .query_map(params![range.start(), range.end(), state.name()], |row| {
-        Ok((row.get(0)?, row.get(1)?))
-    })?
-    .collect()
 }
 
 pub(super) fn shipped_books_of(conn: &Connection, school: &str) -> rusqlite::Result<Vec<u64>> {
@@ -555,19 +539,27 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
             school_row.execute(school_params(school, secret))?;
         }
     }
-    if let Some(shipment) = &changes.shipment {
-        conn.execute(
-            "INSERT INTO shipments (id, shipped_at_ms, first_book, last_book, books, note) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
+    if !changes.shipments.is_empty() {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO shipments (id, shipped_at_ms, first_book, last_book, books, note, \
+             school_id, carrier, tracking, shipped_on) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for shipment in &changes.shipments {
+            let range = shipment.range();
+            insert.execute(params![
                 shipment.id,
                 at_ms,
-                shipment.range.start(),
-                shipment.range.end(),
+                range.start(),
+                range.end(),
                 shipment.books.len() as u64,
-                shipment.note
-            ],
-        )?;
+                shipment.details.note,
+                shipment.school,
+                shipment.details.carrier,
+                shipment.details.tracking,
+                shipment.shipped_on,
+            ])?;
+        }
     }
     if let Some(funded) = &changes.funded {
         let mut insert = conn.prepare_cached(
@@ -579,22 +571,25 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
     }
     if !changes.allocations.is_empty() {
         let mut allocate = conn.prepare_cached(
-            "UPDATE books SET status = 'allocated', school_id = ?2, list_version = ?3 \
-             WHERE book = ?1",
+            "UPDATE books SET status = 'allocated', school_id = ?2, list_version = ?3, \
+             allocated_at_ms = ?4 WHERE book = ?1",
         )?;
         for allocation in &changes.allocations {
             allocate.execute(params![
                 allocation.book,
                 allocation.school,
-                allocation.list_version
+                allocation.list_version,
+                at_ms
             ])?;
         }
     }
-    if let Some(shipment) = &changes.shipment {
+    if !changes.shipments.is_empty() {
         let mut ship = conn
             .prepare_cached("UPDATE books SET status = 'shipped', shipment = ?2 WHERE book = ?1")?;
-        for book in &shipment.books {
-            ship.execute(params![book, shipment.id])?;
+        for shipment in &changes.shipments {
+            for book in &shipment.books {
+                ship.execute(params![book, shipment.id])?;
+            }
         }
     }
     if !changes.received.is_empty() {
@@ -646,7 +641,16 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
             }
         }
     }
+    if !changes.confirmed_shipments.is_empty() {
+        let mut confirm =
+            conn.prepare_cached("UPDATE shipments SET confirmed_at_ms = ?2 WHERE id = ?1")?;
+        for shipment in &changes.confirmed_shipments {
+            confirm.execute(params![shipment, at_ms])?;
+        }
+    }
     apply_tallies(conn, changes)?;
+    super::admin_queries::apply_day_tallies(conn, changes)?;
+    super::admin_queries::insert_audit(conn, &changes.audit)?;
     if let Some(head) = changes.head {
         conn.prepare_cached("UPDATE ledger_head SET next_number = ?1, revision = ?2 WHERE id = 1")?
             .execute(params![head.next_number, head.revision])?;
