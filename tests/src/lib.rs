@@ -1,6 +1,7 @@
 //! Harnesses for the end-to-end tests: the real `server` binary as a child
-//! process ([`server_process`]) and the real WASM build in headless Chromium
-//! ([`browser`]).
+//! process ([`server_process`]), the real WASM build in headless Chromium
+//! ([`browser`]), and the clients and checks of the crash tests
+//! ([`crash`]).
 //!
 //! The tests find what they drive through environment variables that
 //! `cargo xtask test` sets (`DREAMFAIRY_SERVER_BIN`, `DREAMFAIRY_DIST`,
@@ -8,6 +9,7 @@
 //! plain `cargo test` after `cargo xtask dist`.
 
 pub mod browser;
+pub mod crash;
 pub mod server_process;
 
 use std::path::PathBuf;

@@ -8,5 +8,6 @@ mod browser_smoke;
 mod crash;
 mod frames;
 mod gameplay;
+mod scale_out;
 mod session;
 mod sharing;
