@@ -1,13 +1,13 @@
 //! The village behind every screen: a morning sky, the sun, drifting
 //! clouds, hills with houses and the school, and in front the library shelf
-//! that each round fills. Drawn from shape meshes, so it costs no download.
+//! that each round fills. Drawn from shapes, so it costs no download; what
+//! never moves is baked into one mesh (see [`crate::art::Baker`]).
 
 use bevy::camera::ScalingMode;
-use bevy::ecs::system::SystemParam;
-use bevy::mesh::VertexAttributeValues;
 use bevy::prelude::*;
 
 use crate::AppSystems;
+use crate::art::{Art, Baker, Fill};
 use crate::field::{FIELD_HEIGHT, FIELD_WIDTH};
 
 const SKY_TOP: Color = Color::srgb(0.42, 0.72, 0.93);
@@ -50,7 +50,7 @@ struct Drifting {
 
 pub(super) fn plugin(app: &mut App) {
     app.insert_resource(ClearColor(SKY_HORIZON));
-    app.add_systems(Startup, (spawn_camera, spawn_village, spawn_shelf));
+    app.add_systems(Startup, (spawn_camera, spawn_scenery));
     app.add_systems(Update, drift_clouds.in_set(AppSystems::Update));
 }
 
@@ -69,133 +69,156 @@ fn spawn_camera(mut commands: Commands) {
     ));
 }
 
-/// A rectangle shaded from `top` to `bottom`.
-fn gradient(size: Vec2, top: Color, bottom: Color) -> Mesh {
-    let mut mesh = Mesh::from(Rectangle::from_size(size));
-    // The rectangle's corners: top right, top left, bottom left, bottom right.
-    let [top, bottom] = [top, bottom].map(|colour| LinearRgba::from(colour).to_f32_array());
-    mesh.insert_attribute(
-        Mesh::ATTRIBUTE_COLOR,
-        VertexAttributeValues::Float32x4(vec![top, top, bottom, bottom]),
-    );
-    mesh
-}
+/// The scenery that never moves (sky, sun, hills, houses, the school and
+/// the shelf) as one baked mesh: one entity and one draw call a frame,
+/// however many shapes it has.
+fn spawn_scenery(mut commands: Commands, mut meshes: ResMut<Assets<Mesh>>, art: Res<Art>) {
+    let mut village = Baker::default();
+    paint_village(&mut village);
+    paint_shelf(&mut village);
+    commands.spawn((
+        Name::new("Scenery"),
+        Mesh2d(meshes.add(village.bake())),
+        MeshMaterial2d(art.solid.clone()),
+    ));
 
-/// Spawns the shapes of the scenery.
-#[derive(SystemParam)]
-struct Painter<'w, 's> {
-    commands: Commands<'w, 's>,
-    meshes: ResMut<'w, Assets<Mesh>>,
-    materials: ResMut<'w, Assets<ColorMaterial>>,
-}
-
-impl Painter<'_, '_> {
-    fn paint(&mut self, mesh: impl Into<Mesh>, colour: Color, at: Vec3) -> EntityCommands<'_> {
-        self.commands.spawn((
-            Mesh2d(self.meshes.add(mesh)),
-            MeshMaterial2d(self.materials.add(colour)),
-            Transform::from_translation(at),
-        ))
-    }
-
-    /// A fair-weather cloud `width` wide, drifting at `speed`.
-    fn fair_cloud(&mut self, at: Vec3, width: f32, speed: f32) {
-        let puff = Circle::new(width * 0.22).mesh().resolution(40);
-        let puff = (
-            Mesh2d(self.meshes.add(puff)),
-            MeshMaterial2d(self.materials.add(FAIR_CLOUD)),
-            Transform::from_xyz(-width * 0.12, width * 0.1, 0.01),
+    // The drifting clouds share one see-through mesh, a unit wide.
+    let mut cloud = Baker::default();
+    cloud
+        .add(
+            Ellipse::new(0.5, 0.18).mesh().resolution(48),
+            FAIR_CLOUD,
+            Vec3::ZERO,
+            Vec2::ONE,
+            0.0,
+        )
+        .add(
+            Circle::new(0.22).mesh().resolution(40),
+            FAIR_CLOUD,
+            Vec3::new(-0.12, 0.1, 0.01),
+            Vec2::ONE,
+            0.0,
         );
-        let body = Ellipse::new(width * 0.5, width * 0.18)
-            .mesh()
-            .resolution(48);
-        self.paint(body, FAIR_CLOUD, at)
-            .insert(Drifting { speed })
-            .with_child(puff);
-    }
-
-    /// A cottage (or with `school`, the school with its flag) on the hills.
-    fn house(&mut self, at: Vec3, width: f32, roof: Color, school: bool) {
-        let height = width * 0.62;
-        self.paint(Rectangle::new(width, height), WALL, at);
-        let eaves = width * 0.62;
-        self.paint(
-            Triangle2d::new(
-                Vec2::new(0.0, height * 0.75),
-                Vec2::new(-eaves, 0.0),
-                Vec2::new(eaves, 0.0),
-            ),
-            roof,
-            at + Vec3::new(0.0, height / 2.0 - 2.0, 0.1),
-        );
-        let pane = width * 0.2;
-        for x in [-0.27, 0.27] {
-            self.paint(
-                Rectangle::new(pane, pane),
-                WINDOW,
-                at + Vec3::new(x * width, height * 0.05, 0.1),
-            );
-        }
-        if school {
-            let pole_height = height * 1.6;
-            let pole = at + Vec3::new(width * 0.72, pole_height / 2.0 - height / 2.0, -0.05);
-            self.paint(Rectangle::new(4.0, pole_height), POLE, pole);
-            self.paint(
-                Rectangle::new(width * 0.28, width * 0.18),
-                FLAG,
-                pole + Vec3::new(width * 0.14 + 2.0, pole_height / 2.0 - width * 0.09, 0.0),
-            );
-        }
-    }
-}
-
-fn spawn_village(mut painter: Painter) {
-    let z = BACKDROP_Z;
-    // Taller than the field so that wide screens show sky, not a border.
-    painter.paint(
-        gradient(
-            Vec2::new(FIELD_WIDTH * 4.0, FIELD_HEIGHT),
-            SKY_TOP,
-            SKY_HORIZON,
-        ),
-        Color::WHITE,
-        Vec3::new(0.0, 0.0, z),
-    );
-    let sun = Vec3::new(FIELD_WIDTH * 0.30, FIELD_HEIGHT * 0.30, z + 0.1);
-    painter.paint(Circle::new(150.0).mesh().resolution(64), SUN_HALO, sun);
-    painter.paint(
-        Circle::new(86.0).mesh().resolution(64),
-        SUN,
-        sun + Vec3::Z * 0.01,
-    );
-
+    let cloud = meshes.add(cloud.bake());
     for (x, y, width, speed) in [
         (-260.0, 520.0, 200.0, 9.0),
         (180.0, 180.0, 150.0, 14.0),
         (-60.0, -120.0, 120.0, 6.0),
     ] {
-        painter.fair_cloud(Vec3::new(x, y, z + 0.2), width, speed);
+        commands.spawn((
+            Drifting { speed },
+            Mesh2d(cloud.clone()),
+            MeshMaterial2d(art.glass.clone()),
+            Transform::from_xyz(x, y, BACKDROP_Z + 0.2).with_scale(Vec3::new(width, width, 1.0)),
+        ));
     }
+}
+
+/// A cottage (or with `school`, the school with its flag) on the hills.
+fn paint_house(baker: &mut Baker, at: Vec3, width: f32, roof: Color, school: bool) {
+    let height = width * 0.62;
+    let eaves = width * 0.62;
+    let roof_shape = Triangle2d::new(
+        Vec2::new(0.0, height * 0.75),
+        Vec2::new(-eaves, 0.0),
+        Vec2::new(eaves, 0.0),
+    );
+    baker
+        .add(Rectangle::new(width, height), WALL, at, Vec2::ONE, 0.0)
+        .add(
+            roof_shape,
+            roof,
+            at + Vec3::new(0.0, height / 2.0 - 2.0, 0.1),
+            Vec2::ONE,
+            0.0,
+        );
+    let pane = width * 0.2;
+    for x in [-0.27, 0.27] {
+        baker.add(
+            Rectangle::new(pane, pane),
+            WINDOW,
+            at + Vec3::new(x * width, height * 0.05, 0.1),
+            Vec2::ONE,
+            0.0,
+        );
+    }
+    if school {
+        let pole_height = height * 1.6;
+        let pole = at + Vec3::new(width * 0.72, pole_height / 2.0 - height / 2.0, -0.05);
+        baker
+            .add(Rectangle::new(4.0, pole_height), POLE, pole, Vec2::ONE, 0.0)
+            .add(
+                Rectangle::new(width * 0.28, width * 0.18),
+                FLAG,
+                pole + Vec3::new(width * 0.14 + 2.0, pole_height / 2.0 - width * 0.09, 0.0),
+                Vec2::ONE,
+                0.0,
+            );
+    }
+}
+
+/// The morning sky, the sun, the hills, two cottages and the school.
+fn paint_village(baker: &mut Baker) {
+    let z = BACKDROP_Z;
+    // Taller than the field so that wide screens show sky, not a border.
+    baker.add(
+        Rectangle::new(FIELD_WIDTH * 4.0, FIELD_HEIGHT),
+        Fill::Vertical {
+            top: SKY_TOP,
+            bottom: SKY_HORIZON,
+        },
+        Vec3::new(0.0, 0.0, z),
+        Vec2::ONE,
+        0.0,
+    );
+    let sun = Vec3::new(FIELD_WIDTH * 0.30, FIELD_HEIGHT * 0.30, z + 0.1);
+    baker
+        .add(
+            Circle::new(150.0).mesh().resolution(64),
+            SUN_HALO,
+            sun,
+            Vec2::ONE,
+            0.0,
+        )
+        .add(
+            Circle::new(86.0).mesh().resolution(64),
+            SUN,
+            sun + Vec3::Z * 0.01,
+            Vec2::ONE,
+            0.0,
+        );
 
     let ground = -FIELD_HEIGHT / 2.0;
-    painter.paint(
+    baker.add(
         Ellipse::new(FIELD_WIDTH * 1.4, 300.0).mesh().resolution(96),
         FAR_HILL,
         Vec3::new(-260.0, ground + 190.0, z + 1.0),
+        Vec2::ONE,
+        0.0,
     );
-    painter.house(
+    paint_house(
+        baker,
         Vec3::new(-300.0, ground + 440.0, z + 1.5),
         70.0,
         ROOF_DARK,
         false,
     );
-    painter.house(Vec3::new(260.0, ground + 420.0, z + 1.5), 60.0, ROOF, false);
-    painter.paint(
+    paint_house(
+        baker,
+        Vec3::new(260.0, ground + 420.0, z + 1.5),
+        60.0,
+        ROOF,
+        false,
+    );
+    baker.add(
         Ellipse::new(FIELD_WIDTH * 1.2, 260.0).mesh().resolution(96),
         NEAR_HILL,
         Vec3::new(380.0, ground + 90.0, z + 2.0),
+        Vec2::ONE,
+        0.0,
     );
-    painter.house(
+    paint_house(
+        baker,
         Vec3::new(-120.0, ground + 330.0, z + 2.5),
         150.0,
         ROOF,
@@ -204,23 +227,30 @@ fn spawn_village(mut painter: Painter) {
 }
 
 /// The library shelf across the bottom: a wooden case with two rows.
-fn spawn_shelf(mut painter: Painter) {
+fn paint_shelf(baker: &mut Baker) {
     let case = SHELF_INNER + Vec2::splat(24.0);
-    painter.paint(
-        Rectangle::from_size(case),
-        WOOD,
-        SHELF_CENTRE.extend(SHELF_Z),
-    );
-    painter.paint(
-        Rectangle::from_size(SHELF_INNER),
-        WOOD_DARK,
-        SHELF_CENTRE.extend(SHELF_Z + 0.1),
-    );
+    baker
+        .add(
+            Rectangle::from_size(case),
+            WOOD,
+            SHELF_CENTRE.extend(SHELF_Z),
+            Vec2::ONE,
+            0.0,
+        )
+        .add(
+            Rectangle::from_size(SHELF_INNER),
+            WOOD_DARK,
+            SHELF_CENTRE.extend(SHELF_Z + 0.1),
+            Vec2::ONE,
+            0.0,
+        );
     for row in 0..2 {
-        painter.paint(
+        baker.add(
             Rectangle::new(SHELF_INNER.x, 8.0),
             WOOD,
             Vec3::new(0.0, shelf_row_floor(row) - 4.0, SHELF_Z + 0.2),
+            Vec2::ONE,
+            0.0,
         );
     }
 }

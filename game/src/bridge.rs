@@ -4,7 +4,8 @@
 //! canvas; the game tells it what happened with one typed [`PageEvent`] at a
 //! time, serialised as JSON for `window.dreamFairy.onGame(event)`. The page
 //! answers with [`PageCommand`]s through the functions this module exports
-//! (`play`, `set_autopilot`), which queue them until the next update.
+//! (`play`, `point_at`, `set_autopilot`), which queue them until the next
+//! update; `frame_stats` answers the page's measurements at once.
 
 use std::cell::RefCell;
 use std::sync::mpsc::Sender;
@@ -118,13 +119,23 @@ fn announce_first_frame() {
 
 pub use page::report_error;
 
+thread_local! {
+    /// The JSON of the event being sent, in a buffer kept between events:
+    /// the HUD changes nearly every frame, and a frame should not allocate.
+    static EVENT_JSON: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Sends `event` to the page.
 pub fn tell_page(event: &PageEvent<'_>) {
-    match serde_json::to_string(event) {
-        Ok(json) => page::on_game(&json),
-        // Only a bug in a `Serialize` impl could get here.
-        Err(error) => report_error(&format!("cannot describe {event:?}: {error}")),
-    }
+    EVENT_JSON.with_borrow_mut(|json| {
+        json.clear();
+        match serde_json::to_writer(&mut *json, event) {
+            // serde_json writes UTF-8.
+            Ok(()) => page::on_game(std::str::from_utf8(json).unwrap_or_default()),
+            // Only a bug in a `Serialize` impl could get here.
+            Err(error) => report_error(&format!("cannot describe {event:?}: {error}")),
+        }
+    });
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -163,6 +174,14 @@ mod page {
     #[wasm_bindgen]
     pub fn set_autopilot(on: bool) {
         queue_command(PageCommand::Autopilot(on));
+    }
+
+    /// Entities, meshes and materials at the end of the last update (see
+    /// [`crate::frame_stats`]); the first call starts the counting.
+    #[wasm_bindgen]
+    pub fn frame_stats() -> Vec<u32> {
+        let stats = crate::frame_stats::latest();
+        vec![stats.entities, stats.meshes, stats.materials]
     }
 }
 

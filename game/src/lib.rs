@@ -13,7 +13,8 @@
 //! - [`art`], [`scene`], [`backdrop`]: everything drawn; [`field`]: where;
 //! - [`net`], [`submit`], [`outbox`], [`storage`]: the round API, and
 //!   finishes kept until the server has answered for them;
-//! - [`bridge`], [`mailbox`]: the page around the canvas.
+//! - [`bridge`], [`mailbox`]: the page around the canvas; [`frame_stats`]:
+//!   what a frame is drawn from, for the page's measurements.
 
 mod art;
 mod backdrop;
@@ -21,6 +22,7 @@ mod bridge;
 mod controls;
 pub mod field;
 mod flow;
+mod frame_stats;
 mod mailbox;
 mod net;
 mod outbox;
@@ -78,6 +80,7 @@ pub fn plugin(app: &mut App) {
     );
     app.add_plugins((
         bridge::plugin,
+        frame_stats::plugin,
         net::plugin,
         flow::plugin,
         play::plugin,

@@ -2,8 +2,11 @@
 //! carries and the shelf filling up. Positions are blended between the last
 //! two ticks by how far the fixed clock is into the next one, so motion is
 //! smooth at any frame rate while the rules stay at 20 ticks a second.
+//! Drawing a frame allocates nothing: figures are spawned when something
+//! appears and despawned when it goes, and the bookkeeping is reused.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use bevy::prelude::*;
 use sim::{FallingKind, Rules};
@@ -29,21 +32,36 @@ struct FairyFigure;
 
 /// The figure of a falling thing (see [`FallingFigures`] for which).
 #[derive(Component)]
-struct FallingFigure;
+struct Falling;
 
 /// A slot of the shelf, from 0, left to right and top row first.
 #[derive(Component)]
 struct ShelfSlot(u32);
 
-/// A catch's sparkle, fading out.
+/// A catch's sparkle, growing and fading out.
 #[derive(Component)]
-struct Sparkle(Timer);
+struct Sparkle {
+    timer: Timer,
+    /// Its size when it appears, in world units.
+    size: f32,
+}
 
 /// Figures of falling things by spawn index, for the round they belong to.
 #[derive(Resource, Default)]
 struct FallingFigures {
     round_id: Option<String>,
-    by_index: HashMap<u32, (Entity, Vec2)>,
+    by_index: HashMap<u32, FallingFigure>,
+    /// Counts the frames drawn, to tell which figures a frame did not see.
+    frame: u32,
+}
+
+/// The figure of one falling thing.
+struct FallingFigure {
+    entity: Entity,
+    /// Where it was drawn last.
+    last: Vec2,
+    /// The frame that drew it last.
+    seen: u32,
 }
 
 pub(super) fn plugin(app: &mut App) {
@@ -143,16 +161,16 @@ fn draw_falling(
     fixed: Res<Time<Fixed>>,
     art: Res<Art>,
     mut figures: ResMut<FallingFigures>,
-    mut transforms: Query<&mut Transform, With<FallingFigure>>,
+    mut transforms: Query<&mut Transform, With<Falling>>,
 ) {
     let round_id = active
         .as_ref()
-        .map(|active| active.started.round_id.clone());
-    if figures.round_id != round_id {
-        for (_, (figure, _)) in figures.by_index.drain() {
-            commands.entity(figure).despawn();
+        .map(|active| active.started.round_id.as_str());
+    if figures.round_id.as_deref() != round_id {
+        for (_, figure) in figures.by_index.drain() {
+            commands.entity(figure.entity).despawn();
         }
-        figures.round_id = round_id;
+        figures.round_id = round_id.map(str::to_owned);
     }
     let Some(active) = active else {
         return;
@@ -160,54 +178,53 @@ fn draw_falling(
     let round = &active.round;
     let rules = round.rules();
     let fraction = fixed.overstep_fraction();
-    let mut seen = Vec::new();
+    figures.frame = figures.frame.wrapping_add(1);
+    let frame = figures.frame;
     for thing in round.falling() {
-        seen.push(thing.index);
         let at = active.drawn_at(Some(thing.index), thing.position, fraction);
         let translation = at.extend(FALLING_Z + thing.index as f32 * 1e-4);
-        match figures.by_index.get_mut(&thing.index) {
-            Some((figure, last)) => {
-                *last = at;
-                if let Ok(mut transform) = transforms.get_mut(*figure) {
+        match figures.by_index.entry(thing.index) {
+            Entry::Occupied(mut known) => {
+                let figure = known.get_mut();
+                figure.last = at;
+                figure.seen = frame;
+                if let Ok(mut transform) = transforms.get_mut(figure.entity) {
                     transform.translation = translation;
                 }
             }
-            None => {
-                let figure = match thing.kind {
+            Entry::Vacant(new) => {
+                let entity = match thing.kind {
                     FallingKind::Book => art.spawn_book(&mut commands, thing.index, false),
                     FallingKind::GoldenBook => art.spawn_book(&mut commands, thing.index, true),
-                    FallingKind::Cloud => art.spawn_cloud(
-                        &mut commands,
-                        field::size_to_world(thing.kind.half_size(rules), rules),
-                    ),
+                    FallingKind::Cloud => art.spawn_cloud(&mut commands),
                 };
                 commands
-                    .entity(figure)
-                    .insert((FallingFigure, Transform::from_translation(translation)));
-                figures.by_index.insert(thing.index, (figure, at));
+                    .entity(entity)
+                    .insert((Falling, Transform::from_translation(translation)));
+                new.insert(FallingFigure {
+                    entity,
+                    last: at,
+                    seen: frame,
+                });
             }
         }
     }
     // Whatever left the round was caught (it sparkles) or fell away.
     let fairy_y = field::to_world(round.fairy().position, rules).y;
-    let gone: Vec<u32> = figures
-        .by_index
-        .keys()
-        .copied()
-        .filter(|index| !seen.contains(index))
-        .collect();
-    for index in gone {
-        if let Some((figure, last)) = figures.by_index.remove(&index) {
-            commands.entity(figure).despawn();
-            if (last.y - fairy_y).abs() < 120.0 {
-                let sparkle = art.spawn_sparkle(&mut commands, last.extend(SPARKLE_Z), 60.0);
-                commands.entity(sparkle).insert(Sparkle(Timer::from_seconds(
-                    SPARKLE_SECONDS,
-                    TimerMode::Once,
-                )));
-            }
+    figures.by_index.retain(|_, figure| {
+        if figure.seen == frame {
+            return true;
         }
-    }
+        commands.entity(figure.entity).despawn();
+        if (figure.last.y - fairy_y).abs() < 120.0 {
+            let sparkle = art.spawn_sparkle(&mut commands, figure.last.extend(SPARKLE_Z), 60.0);
+            commands.entity(sparkle).insert(Sparkle {
+                timer: Timer::from_seconds(SPARKLE_SECONDS, TimerMode::Once),
+                size: 60.0,
+            });
+        }
+        false
+    });
 }
 
 fn draw_shelf(active: Option<Res<ActiveRound>>, mut slots: Query<(&ShelfSlot, &mut Visibility)>) {
@@ -227,11 +244,11 @@ fn fade_sparkles(
     mut sparkles: Query<(Entity, &mut Sparkle, &mut Transform)>,
 ) {
     for (entity, mut sparkle, mut transform) in &mut sparkles {
-        sparkle.0.tick(time.delta());
-        if sparkle.0.is_finished() {
+        sparkle.timer.tick(time.delta());
+        if sparkle.timer.is_finished() {
             commands.entity(entity).despawn();
         } else {
-            let grown = 1.0 + sparkle.0.fraction();
+            let grown = sparkle.size * (1.0 + sparkle.timer.fraction());
             transform.scale = Vec3::new(grown, grown, 1.0);
             transform.rotate_z(time.delta_secs() * 4.0);
         }

@@ -23,9 +23,13 @@ use crate::workspace::Workspace;
 /// The cargo profile of the browser build (see the root `Cargo.toml`).
 const WASM_PROFILE: &str = "wasm-release";
 /// Most bytes a player may download before the first frame, brotli-compressed
-/// as served (issue 5: well under the 4 MB main package of WeChat and Douyin
-/// mini-games). The browser test checks it against Chromium's network log.
-const FIRST_LOAD_BUDGET_BYTES: u64 = 2_500_000;
+/// as served. The browser test checks it against Chromium's network log.
+///
+/// Issue 5 set 2.5 MB (well under the 4 MB main package of WeChat and Douyin
+/// mini-games); issue 13 brought the first load from 2.43 MB to 1.90 MB, and
+/// the budget follows it down with under 2 % of headroom, so that it cannot
+/// creep back.
+const FIRST_LOAD_BUDGET_BYTES: u64 = 1_930_000;
 /// The page template; `{{...}}` placeholders are filled in by [`render_index`].
 const INDEX_TEMPLATE: &str = "game/web/index.html";
 
@@ -345,7 +349,7 @@ fn print_size_table(manifest: &Manifest) {
     let budget = manifest.first_load_budget_bytes;
     let used = manifest.first_load.brotli as f64 / budget as f64 * 100.0;
     println!(
-        "first load with brotli: {} bytes, {used:.1}% of the {:.1} MB budget{}",
+        "first load with brotli: {} bytes, {used:.1}% of the {:.2} MB budget{}",
         manifest.first_load.brotli,
         budget as f64 / 1e6,
         if manifest.first_load.brotli > budget {

@@ -93,20 +93,10 @@ async fn a_round_played_in_the_browser_is_counted() {
     ]);
     session.snapshot("title").await;
 
-    // Frames per second while playing: animation frames counted by the page
-    // (the game draws one per animation frame) over the round's wall time.
-    let _: bool = session
-        .page
-        .eval(
-            "window.frameCount = { frames: 0, since: performance.now() }, \
-             (function count() { frameCount.frames++; requestAnimationFrame(count); })(), true",
-        )
-        .await;
+    // What each frame costs while playing (see `frames.rs`).
+    session.start_frame_probe().await;
     session.play_round_on_autopilot("start", true).await;
-    let frames_per_second: f64 = session
-        .page
-        .eval("frameCount.frames / ((performance.now() - frameCount.since) / 1000)")
-        .await;
+    let frames = session.frame_report().await;
     let first_frame_ms: f64 = session.page.eval("dreamFairy.firstFrameMs").await;
     session
         .wait("dreamFairy.state.receipt !== null", STEP_TIMEOUT)
@@ -115,7 +105,8 @@ async fn a_round_played_in_the_browser_is_counted() {
     let measured = serde_json::json!({
         "screen": PHONE.name,
         "time_to_first_frame_ms": first_frame_ms,
-        "frames_per_second_while_playing": frames_per_second,
+        "frames_per_second_while_playing": frames.frames_per_second,
+        "per_frame": frames,
     });
     println!("played in headless Chromium: {measured}");
     std::fs::write(
@@ -124,8 +115,12 @@ async fn a_round_played_in_the_browser_is_counted() {
     )
     .expect("the measurements can be saved");
     assert!(
-        frames_per_second > 0.0,
-        "the game drew frames while playing"
+        frames.frames_drawn > 0 && frames.frames_per_second > 0.0,
+        "the game drew frames while playing: {frames:?}"
+    );
+    assert!(
+        frames.draw_calls_per_frame.p50 > 0.0 && frames.entities.p50 > 0.0,
+        "the probe saw the game's draw calls and its counts: {frames:?}"
     );
 
     let receipt: Value = session.page.eval("dreamFairy.state.receipt").await;

@@ -6,6 +6,7 @@
 mod admin;
 mod browser_smoke;
 mod crash;
+mod frames;
 mod gameplay;
 mod scale_out;
 mod session;
