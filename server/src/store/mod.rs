@@ -371,11 +371,11 @@ impl LedgerTotals {
 }
 
 /// Wraps any backend error. One that says the storage refuses writes for
-/// now (a full disk, a read-only or failing file) becomes
+/// now (a full disk, a read-only or failing file or database) becomes
 /// [`StoreError::StorageUnavailable`]: nothing was written, and the same
 /// request may succeed once an operator has made room.
 pub(crate) fn backend_error(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    if sqlite::refuses_writes(&err) {
+    if sqlite::refuses_writes(&err) || postgres::refuses_writes(&err) {
         StoreError::StorageUnavailable(err.to_string())
     } else {
         StoreError::Backend(Box::new(err))

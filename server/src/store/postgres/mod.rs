@@ -786,3 +786,26 @@ impl LedgerWrite for PgTx<'_> {
         self.client.commit().await.map_err(backend_error)
     }
 }
+
+/// Whether `error` (or what caused it) is PostgreSQL saying its storage
+/// refuses writes for now: a full disk, too few resources, an I/O error,
+/// or a read-only server or transaction. Such a transaction did not
+/// commit; the next may.
+pub(crate) fn refuses_writes(error: &(dyn std::error::Error + 'static)) -> bool {
+    use tokio_postgres::error::SqlState;
+    std::iter::successors(Some(error), |error| error.source()).any(|error| {
+        error
+            .downcast_ref::<tokio_postgres::Error>()
+            .and_then(tokio_postgres::Error::code)
+            .is_some_and(|code| {
+                [
+                    SqlState::DISK_FULL,
+                    SqlState::INSUFFICIENT_RESOURCES,
+                    SqlState::OUT_OF_MEMORY,
+                    SqlState::IO_ERROR,
+                    SqlState::READ_ONLY_SQL_TRANSACTION,
+                ]
+                .contains(code)
+            })
+    })
+}
