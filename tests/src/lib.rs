@@ -1,12 +1,13 @@
 //! Harnesses for the end-to-end tests: the real `server` binary as a child
-//! process ([`server_process`]) and the real WASM build in headless Chromium
-//! ([`browser`]).
+//! process ([`server_process`]), the real WASM build in headless Chromium
+//! ([`browser`]), and a signed-in admin console client ([`admin_session`]).
 //!
 //! The tests find what they drive through environment variables that
 //! `cargo xtask test` sets (`DREAMFAIRY_SERVER_BIN`, `DREAMFAIRY_DIST`,
 //! `DREAMFAIRY_CHROMIUM`, `DREAMFAIRY_ARTIFACTS`), with defaults that fit a
 //! plain `cargo test` after `cargo xtask dist`.
 
+pub mod admin_session;
 pub mod browser;
 pub mod server_process;
 
