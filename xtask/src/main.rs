@@ -8,6 +8,8 @@
 //! - `test`: set up what is missing and run every test, browser tests included.
 //! - `bench`: run a named benchmark.
 //! - `fuzz`: run each `cargo fuzz` target of `fuzz/` for a bounded time.
+//! - `lighthouse`: Lighthouse's accessibility and best-practices scores of
+//!   the game page and of every kind of server-rendered page.
 //!
 //! Every correctness check stays reachable through `cargo test`; this crate only
 //! prepares what those tests need (the WASM build, the server binary, Chromium).
@@ -16,6 +18,7 @@ mod bench;
 mod dist;
 mod fonts;
 mod fuzz;
+mod lighthouse;
 mod run;
 mod setup;
 mod test;
@@ -47,6 +50,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run every fuzz target of `fuzz/` for a bounded time (cargo fuzz).
     Fuzz(fuzz::FuzzArgs),
+    /// Score the game page and every kind of server page with Lighthouse
+    /// (accessibility, best practices: at least 0.95 each).
+    Lighthouse(lighthouse::LighthouseArgs),
 }
 
 fn main() -> Result<()> {
@@ -59,5 +65,6 @@ fn main() -> Result<()> {
         Command::Test(args) => test::test(&workspace, &args),
         Command::Bench(args) => bench::bench(&workspace, &args),
         Command::Fuzz(args) => fuzz::fuzz(&workspace, &args),
+        Command::Lighthouse(args) => lighthouse::lighthouse(&workspace, &args),
     }
 }
