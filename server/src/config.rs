@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::store::{Location, WriterConfig};
+use crate::store::{DatabaseUrl, Location, WriterConfig};
 
 /// Everything `server serve` needs.
 #[derive(Debug, Clone, clap::Args)]
@@ -16,8 +16,15 @@ pub struct ServeConfig {
     #[arg(long, env = "DREAMFAIRY_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     /// Directory of the ledger and the token secret; created if missing.
+    /// With `--database-url` it holds only the secret (when `--secret` is
+    /// not given).
     #[arg(long, env = "DREAMFAIRY_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// The ledger in PostgreSQL (`postgres://user@host/db`), shared by any
+    /// number of server processes, instead of the embedded SQLite file in
+    /// the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = parse_database_url)]
+    pub database_url: Option<DatabaseUrl>,
     /// Directory of the built game (`cargo xtask dist`).
     #[arg(long, env = "DREAMFAIRY_DIST", default_value = "dist")]
     pub dist: PathBuf,
@@ -42,9 +49,7 @@ pub struct ServeConfig {
 impl ServeConfig {
     /// Where the ledger lives.
     pub fn ledger_location(&self) -> Location {
-        Location::Sqlite {
-            data_dir: self.data_dir.clone(),
-        }
+        Location::choose(self.database_url.as_ref(), &self.data_dir)
     }
 
     /// Production defaults with the given data and dist directories (for
@@ -53,6 +58,7 @@ impl ServeConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: data_dir.into(),
+            database_url: None,
             dist: dist.into(),
             public_url: None,
             secret: None,
@@ -61,6 +67,11 @@ impl ServeConfig {
             admin: AdminSettings::default(),
         }
     }
+}
+
+/// Parses `--database-url` (for clap).
+pub fn parse_database_url(text: &str) -> Result<DatabaseUrl, String> {
+    DatabaseUrl::parse(text).map_err(|error| error.to_string())
 }
 
 /// The rules a finish must pass besides the replay.

@@ -17,7 +17,7 @@ use server::metrics::LedgerMetrics;
 use server::share::Fonts;
 use server::share::posters::make_poster;
 use server::store::admin::{BookSelection, PasswordHash, ShipmentDetails};
-use server::store::{self, Actor, Location, ShipRequest, Store, WriterConfig};
+use server::store::{self, Actor, DatabaseUrl, Location, ShipRequest, Store, WriterConfig};
 use server::{AppState, ServeConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -32,12 +32,12 @@ struct Cli {
 enum Command {
     /// Serve the game and the round API.
     Serve(ServeConfig),
-    /// Append synthetic participations to a stopped server's ledger, fast
-    /// (benchmarks, rehearsals). Prints a JSON report.
+    /// Append synthetic participations to a ledger, fast (benchmarks,
+    /// rehearsals): SQLite's must be stopped; on PostgreSQL running
+    /// servers wait for the load. Prints a JSON report.
     BulkLoad {
-        /// Data directory of the ledger.
-        #[arg(long, env = "DREAMFAIRY_DATA_DIR", default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
         /// Participations to append.
         #[arg(long)]
         count: u64,
@@ -48,12 +48,12 @@ enum Command {
         #[arg(long, default_value_t = 2019)]
         seed: u64,
     },
-    /// Recount a stopped server's ledger and check its invariants. Prints a
-    /// JSON report; exits with 1 if a problem was found.
+    /// Recount a ledger and check its invariants (SQLite's stopped; on
+    /// PostgreSQL one snapshot, servers may run). Prints a JSON report;
+    /// exits with 1 if a problem was found.
     CheckLedger {
-        /// Data directory of the ledger.
-        #[arg(long, env = "DREAMFAIRY_DATA_DIR", default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// Import a school list (CSV in UTF-8 or GBK, or XLSX) as a new version,
     /// applied from the next book without a school. A file with any bad line
@@ -125,8 +125,11 @@ enum Command {
         out: PathBuf,
     },
     /// Copy a consistent snapshot of the ledger into one file while the
-    /// server serves. Restore by placing the file, as `ledger.sqlite3`,
-    /// in the data directory of a stopped server. Prints a JSON report.
+    /// servers serve: SQLite's file (restore by placing it, as
+    /// `ledger.sqlite3`, in the data directory of a stopped server), or
+    /// with `--database-url` a `pg_dump` custom-format archive (restore with
+    /// `pg_restore --no-owner --exit-on-error --single-transaction -d DB FILE`
+    /// into an empty database). Prints a JSON report.
     Backup {
         #[command(flatten)]
         data: DataDir,
@@ -219,26 +222,37 @@ enum AdminCommand {
     },
 }
 
-/// The data directory of an admin command.
+/// Where the ledger of a subcommand is: the SQLite file in the data
+/// directory, or the PostgreSQL database `--database-url` names.
 #[derive(Debug, Args)]
 struct DataDir {
-    /// Data directory of the ledger.
+    /// Data directory of the ledger (SQLite).
     #[arg(long, env = "DREAMFAIRY_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
+    /// The ledger in PostgreSQL (`postgres://user@host/db`) instead of the
+    /// SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = server::config::parse_database_url)]
+    database_url: Option<DatabaseUrl>,
 }
 
 impl DataDir {
-    /// Opens the ledger (the directory is created if missing), for one
-    /// admin command.
+    /// Where the ledger is (the data directory is created if missing and
+    /// used).
+    fn location(&self) -> anyhow::Result<Location> {
+        let location = Location::choose(self.database_url.as_ref(), &self.data_dir);
+        if let Location::Sqlite { data_dir } = &location {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
+        }
+        Ok(location)
+    }
+
+    /// Opens the ledger, for one admin command.
     async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating {}", self.data_dir.display()))?;
-        let location = Location::Sqlite {
-            data_dir: self.data_dir.clone(),
-        };
+        let location = self.location()?;
         store::open(&location, WriterConfig::default(), LedgerMetrics::default())
             .await
-            .context("opening the ledger")
+            .with_context(|| format!("opening the ledger ({location})"))
     }
 }
 
@@ -342,19 +356,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(config) => serve(config).await?,
         Command::BulkLoad {
-            data_dir,
+            data,
             count,
             days,
             seed,
         } => {
-            std::fs::create_dir_all(&data_dir)
-                .with_context(|| format!("creating {}", data_dir.display()))?;
-            let path = data_dir.join(store::sqlite::FILE_NAME);
-            let report = store::sqlite::bulk_load(&path, count, days, server::now_unix_ms(), seed)?;
+            let report =
+                store::bulk_load(&data.location()?, count, days, server::now_unix_ms(), seed)
+                    .await?;
             println!("{}", serde_json::to_string(&report)?);
         }
-        Command::CheckLedger { data_dir } => {
-            let check = store::sqlite::check(&data_dir.join(store::sqlite::FILE_NAME))?;
+        Command::CheckLedger { data } => {
+            let check = store::check(&data.location()?).await?;
             println!("{}", serde_json::to_string_pretty(&check)?);
             if !check.problems.is_empty() {
                 return Ok(ExitCode::FAILURE);
@@ -416,10 +429,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             tracing::info!(books = open_data.books.len(), out = %out.display(), "open data written");
         }
         Command::Backup { data, out } => {
-            let ledger = data.data_dir.join(store::sqlite::FILE_NAME);
-            anyhow::ensure!(ledger.is_file(), "no ledger at {}", ledger.display());
-            let report =
-                tokio::task::spawn_blocking(move || store::sqlite::backup(&ledger, &out)).await??;
+            // Not `data.location()`: a backup never creates a data folder.
+            let location = Location::choose(data.database_url.as_ref(), &data.data_dir);
+            let report = store::backup(&location, &out)
+                .await
+                .with_context(|| format!("backing up the ledger ({location})"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Verify { export } => {
@@ -507,7 +521,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     writeln!(stdout, "listening on http://{addr}")?;
     stdout.flush()?;
     drop(stdout);
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), dist = %config.dist.display(), "serving");
+    tracing::info!(%addr, ledger = %config.ledger_location(), dist = %config.dist.display(), "serving");
     server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

@@ -39,6 +39,11 @@ pub struct LedgerMetrics {
     commit_seconds: Histogram,
     /// Rejection records dropped because the writer queue was full.
     pub rejections_dropped: Counter,
+    /// Times the writer rebuilt its allocator from the ledger's tables
+    /// (at start, after a failed batch, after a pledge or a school list
+    /// from another process); other processes' commits are otherwise
+    /// caught up book by book.
+    pub allocator_rebuilds: Counter,
 }
 
 impl LedgerMetrics {
@@ -55,6 +60,7 @@ impl Default for LedgerMetrics {
             batch_rows: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             commit_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 14)),
             rejections_dropped: Counter::default(),
+            allocator_rebuilds: Counter::default(),
         }
     }
 }
@@ -123,6 +129,11 @@ impl Default for Metrics {
             "ledger_rejections_dropped",
             "Rejection records dropped because the ledger queue was full",
             metrics.ledger.rejections_dropped.clone(),
+        );
+        registry.register(
+            "ledger_allocator_rebuilds",
+            "Times the ledger writer rebuilt its allocator from the ledger's tables",
+            metrics.ledger.allocator_rebuilds.clone(),
         );
         metrics
     }

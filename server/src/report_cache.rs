@@ -147,37 +147,17 @@ pub async fn keep_fresh(cache: &ReportCache, store: &dyn Store, shutdown: Cancel
 mod tests {
     use super::*;
     use crate::allocation::open_data::sample_school;
-    use crate::metrics::Metrics;
-    use crate::store::{WriterConfig, sqlite};
+    use crate::store::testing::{Db, TestLedger, on_both_backends};
 
-    /// A fresh ledger in a temporary directory (kept alive by the guard),
-    /// its path, and an empty cache.
-    async fn fresh_ledger() -> (
-        tempfile::TempDir,
-        std::path::PathBuf,
-        std::sync::Arc<dyn Store>,
-        ReportCache,
-    ) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(sqlite::FILE_NAME);
-        let store = open(&path).await;
-        (dir, path, store, ReportCache::default())
-    }
-
-    async fn open(path: &std::path::Path) -> std::sync::Arc<dyn Store> {
-        sqlite::open(
-            path,
-            WriterConfig::default(),
-            Metrics::default().ledger.clone(),
-        )
-        .await
-        .unwrap()
-    }
+    on_both_backends!(
+        the_report_is_rebuilt_only_when_the_ledger_changed,
+        the_refresher_picks_up_a_change_and_stops_on_shutdown,
+    );
 
     /// Imports `school` as the CLI would: from another ledger (its own
-    /// connections and writer) on the same file.
-    async fn import_elsewhere(path: &std::path::Path, id: &str) {
-        let other = open(path).await;
+    /// connections and writer) on the same database.
+    async fn import_elsewhere(ledger: &TestLedger, id: &str) {
+        let other = ledger.open().await;
         other
             .import_schools(
                 "schools.csv",
@@ -190,9 +170,9 @@ mod tests {
         other.close().await.unwrap();
     }
 
-    #[tokio::test]
-    async fn the_report_is_rebuilt_only_when_the_ledger_changed() {
-        let (_dir, path, store, cache) = fresh_ledger().await;
+    async fn the_report_is_rebuilt_only_when_the_ledger_changed(db: Db) {
+        let ledger = TestLedger::new(db).await;
+        let (store, cache) = (ledger.open().await, ReportCache::default());
 
         let first = cache
             .bodies(store.as_ref())
@@ -212,7 +192,7 @@ mod tests {
             "nothing was committed: the same bytes, not a rebuild"
         );
 
-        import_elsewhere(&path, "A").await;
+        import_elsewhere(&ledger, "A").await;
         let rebuilt = cache.refresh(store.as_ref()).await.unwrap();
         let report: Report = serde_json::from_slice(&rebuilt.json).unwrap();
         assert_eq!(
@@ -232,9 +212,9 @@ mod tests {
         store.close().await.unwrap();
     }
 
-    #[tokio::test]
-    async fn the_refresher_picks_up_a_change_and_stops_on_shutdown() {
-        let (_dir, path, store, cache) = fresh_ledger().await;
+    async fn the_refresher_picks_up_a_change_and_stops_on_shutdown(db: Db) {
+        let ledger = TestLedger::new(db).await;
+        let (store, cache) = (ledger.open().await, ReportCache::default());
         let mut rebuilds = cache.subscribe();
         let shutdown = CancellationToken::new();
         let refresher = keep_fresh(&cache, store.as_ref(), shutdown.clone());
@@ -243,7 +223,7 @@ mod tests {
                 .await
                 .expect("a first report at once")
                 .unwrap();
-            import_elsewhere(&path, "B").await;
+            import_elsewhere(&ledger, "B").await;
             tokio::time::timeout(
                 Duration::from_secs(10),
                 rebuilds.wait_for(|bodies| {

@@ -1,34 +1,137 @@
 //! The `server` command line as an operator runs it: the real binary on a
-//! temporary data directory, its exit codes, what it prints, and the files
-//! it writes. No server is started; each command opens the ledger itself.
+//! temporary data directory (and, on PostgreSQL, a database of the test's
+//! own), its exit codes, what it prints, and the files it writes. No server
+//! is started; each command opens the ledger itself. Every test that
+//! touches a ledger runs on both backends.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
+use server::store::postgres::ScratchDatabase;
+
+/// Which ledger backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `fn(Db)` once per backend, as the tests `<name>::sqlite`
+/// and `<name>::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name(super::Db::Sqlite);
+                }
+
+                #[test]
+                fn postgres() {
+                    super::$name(super::Db::Postgres);
+                }
+            }
+        )+
+    };
+}
+
+on_both_backends!(
+    a_campaign_runs_through_the_command_line,
+    a_bad_school_file_imports_nothing_and_names_its_lines,
+    a_poster_gets_a_code_of_its_own_and_prints_its_link,
+    console_users_are_managed_from_the_command_line,
+);
+
+/// A new ledger for one test: a temporary data directory (the SQLite
+/// file, and the test's other files) and, on PostgreSQL, a database of the
+/// test's own.
+struct TestLedger {
+    dir: tempfile::TempDir,
+    database: Option<ScratchDatabase>,
+}
+
+impl TestLedger {
+    fn new(db: Db) -> Self {
+        let database = match db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(
+                tokio::runtime::Runtime::new()
+                    .expect("a runtime")
+                    .block_on(ScratchDatabase::for_tests()),
+            ),
+        };
+        Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            database,
+        }
+    }
+
+    /// The temporary directory.
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs an admin subcommand on this ledger.
+    fn admin(&self, subcommand: &str, args: &[&str]) -> Output {
+        let data_dir = self.path().to_str().expect("a UTF-8 temporary path");
+        let mut all = vec![subcommand, "--data-dir", data_dir];
+        if let Some(database) = &self.database {
+            all.extend(["--database-url", database.url().as_str()]);
+        }
+        all.extend_from_slice(args);
+        server(&all)
+    }
+
+    /// Runs `server admin <command>` on this ledger, with `input` on its
+    /// standard input.
+    fn console_admin(&self, command: &str, args: &[&str], input: &str) -> Output {
+        let data_dir = self.path().to_str().expect("a UTF-8 temporary path");
+        let mut all = vec!["admin", command, "--data-dir", data_dir];
+        if let Some(database) = &self.database {
+            all.extend(["--database-url", database.url().as_str()]);
+        }
+        all.extend_from_slice(args);
+        let mut child = server_command(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server binary runs");
+        child
+            .stdin
+            .take()
+            .expect("a standard input")
+            .write_all(input.as_bytes())
+            .expect("the input is written");
+        child.wait_with_output().expect("the command ends")
+    }
+}
 
 /// The demo school list shipped in `assets/`.
 fn demo_schools() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/schools.csv")
 }
 
-/// Runs `server` with `args`, without inheriting a data directory from the
-/// environment (every test passes its own `--data-dir`).
+/// Runs `server` with `args`, without inheriting a ledger from the
+/// environment (every test names its own).
 fn server(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(args)
-        .env_remove("DREAMFAIRY_DATA_DIR")
-        .env("RUST_LOG", "warn")
+    server_command(args)
         .output()
         .expect("the server binary runs")
 }
 
-/// Runs an admin subcommand on the ledger in `data_dir`.
-fn admin(data_dir: &Path, subcommand: &str, args: &[&str]) -> Output {
-    let data_dir = data_dir.to_str().expect("a UTF-8 temporary path");
-    let mut all = vec![subcommand, "--data-dir", data_dir];
-    all.extend_from_slice(args);
-    server(&all)
+/// The `server` command with `args`, not run yet.
+fn server_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .args(args)
+        .env_remove("DREAMFAIRY_DATA_DIR")
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn");
+    command
 }
 
 /// Asserts that `output` succeeded and answers its stdout as JSON.
@@ -86,17 +189,12 @@ fn change_school(books_csv: &Path, book: u64) -> (String, String) {
     changed.unwrap_or_else(|| panic!("book {book} is in books.csv: {text}"))
 }
 
-#[test]
-fn a_campaign_runs_through_the_command_line() {
-    let data = tempfile::tempdir().unwrap();
+fn a_campaign_runs_through_the_command_line(db: Db) {
+    let data = TestLedger::new(db);
     let file = demo_schools();
     let imported = json_of(
         "import-schools",
-        &admin(
-            data.path(),
-            "import-schools",
-            &["--file", file.to_str().unwrap()],
-        ),
+        &data.admin("import-schools", &["--file", file.to_str().unwrap()]),
     );
     assert_eq!(
         (
@@ -110,14 +208,10 @@ fn a_campaign_runs_through_the_command_line() {
 
     // 30 participations, then a pledge of one book per 3 of them: 10 books
     // are funded and allocated at once.
-    json_of(
-        "bulk-load",
-        &admin(data.path(), "bulk-load", &["--count", "30"]),
-    );
+    json_of("bulk-load", &data.admin("bulk-load", &["--count", "30"]));
     let pledged = json_of(
         "pledge",
-        &admin(
-            data.path(),
+        &data.admin(
             "pledge",
             &[
                 "--sponsor",
@@ -140,7 +234,7 @@ fn a_campaign_runs_through_the_command_line() {
     );
 
     let export = data.path().join("export");
-    let exported = admin(data.path(), "export", &["--out", export.to_str().unwrap()]);
+    let exported = data.admin("export", &["--out", export.to_str().unwrap()]);
     assert!(
         exported.status.success(),
         "export succeeds: {}",
@@ -176,7 +270,7 @@ fn a_campaign_runs_through_the_command_line() {
         "nothing but book 3 (and the JSON copy, which still has the true school) is named: {report}"
     );
 
-    let csv = admin(data.path(), "report", &["--format", "csv"]);
+    let csv = data.admin("report", &["--format", "csv"]);
     assert!(csv.status.success(), "report succeeds");
     let csv = String::from_utf8(csv.stdout).expect("the CSV is UTF-8");
     assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
@@ -196,9 +290,8 @@ fn a_campaign_runs_through_the_command_line() {
     );
 }
 
-#[test]
-fn a_bad_school_file_imports_nothing_and_names_its_lines() {
-    let data = tempfile::tempdir().unwrap();
+fn a_bad_school_file_imports_nothing_and_names_its_lines(db: Db) {
+    let data = TestLedger::new(db);
     let demo = std::fs::read_to_string(demo_schools()).expect("the demo list");
     let mut lines: Vec<Vec<&str>> = demo
         .lines()
@@ -212,11 +305,7 @@ fn a_bad_school_file_imports_nothing_and_names_its_lines() {
     let bad = data.path().join("bad.csv");
     std::fs::write(&bad, lines.join("\n")).unwrap();
 
-    let output = admin(
-        data.path(),
-        "import-schools",
-        &["--file", bad.to_str().unwrap()],
-    );
+    let output = data.admin("import-schools", &["--file", bad.to_str().unwrap()]);
     assert!(
         !output.status.success(),
         "a bad file fails: {}",
@@ -231,7 +320,7 @@ fn a_bad_school_file_imports_nothing_and_names_its_lines() {
         "the good line is not blamed: {errors}"
     );
 
-    let report = json_of("report", &admin(data.path(), "report", &[]));
+    let report = json_of("report", &data.admin("report", &[]));
     assert_eq!(
         report["schools"],
         json!([]),
@@ -241,19 +330,28 @@ fn a_bad_school_file_imports_nothing_and_names_its_lines() {
 
 #[test]
 fn every_subcommand_explains_itself() {
-    let cases: [(&str, &[&str]); 9] = [
-        ("serve", &["--data-dir", "--public-url"]),
-        ("bulk-load", &["--count"]),
-        ("check-ledger", &["--data-dir"]),
-        ("import-schools", &["--file", "--data-dir"]),
+    let cases: [(&str, &[&str]); 10] = [
+        ("serve", &["--data-dir", "--public-url", "--database-url"]),
+        ("bulk-load", &["--count", "--database-url"]),
+        ("check-ledger", &["--data-dir", "--database-url"]),
+        (
+            "import-schools",
+            &["--file", "--data-dir", "--database-url"],
+        ),
         (
             "pledge",
-            &["--sponsor", "--participations-per-book", "--books"],
+            &[
+                "--sponsor",
+                "--participations-per-book",
+                "--books",
+                "--database-url",
+            ],
         ),
-        ("ship", &["--books", "--note"]),
-        ("export", &["--out"]),
+        ("ship", &["--books", "--note", "--database-url"]),
+        ("export", &["--out", "--database-url"]),
         ("verify", &["<EXPORT>"]),
-        ("report", &["--format", "json", "csv"]),
+        ("report", &["--format", "json", "csv", "--database-url"]),
+        ("poster", &["--label", "--out", "--database-url"]),
     ];
     for (subcommand, mentions) in cases {
         let output = server(&[subcommand, "--help"]);
@@ -297,15 +395,13 @@ fn pdf_text(pdf: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-#[test]
-fn a_poster_gets_a_code_of_its_own_and_prints_its_link() {
-    let data = tempfile::tempdir().unwrap();
+fn a_poster_gets_a_code_of_its_own_and_prints_its_link(db: Db) {
+    let data = TestLedger::new(db);
     let dist = built_dist();
     let poster = |out: &Path| {
         json_of(
             "poster",
-            &admin(
-                data.path(),
+            &data.admin(
                 "poster",
                 &[
                     "--label",
@@ -345,6 +441,82 @@ fn a_poster_gets_a_code_of_its_own_and_prints_its_link() {
         second["code"], first["code"],
         "each poster credits its own code"
     );
-    let check = json_of("check-ledger", &admin(data.path(), "check-ledger", &[]));
+    let check = json_of("check-ledger", &data.admin("check-ledger", &[]));
     assert_eq!(check["problems"], json!([]), "the ledger is sound: {check}");
+}
+
+fn console_users_are_managed_from_the_command_line(db: Db) {
+    let data = TestLedger::new(db);
+    let password = "a long enough password\n";
+    let boss = json_of(
+        "admin create-user",
+        &data.console_admin(
+            "create-user",
+            &["--user", "Boss", "--role", "admin", "--password-stdin"],
+            password,
+        ),
+    );
+    assert_eq!(boss["name"], "boss", "names are kept in lower case: {boss}");
+    assert_eq!(boss["role"], "admin", "{boss}");
+    let again = data.console_admin(
+        "create-user",
+        &["--user", "boss", "--role", "viewer", "--password-stdin"],
+        password,
+    );
+    assert!(!again.status.success(), "a name is taken once");
+    let short = data.console_admin(
+        "create-user",
+        &["--user", "ops", "--role", "operator", "--password-stdin"],
+        "short\n",
+    );
+    assert!(!short.status.success(), "a short password is refused");
+    json_of(
+        "admin create-user",
+        &data.console_admin(
+            "create-user",
+            &["--user", "ops", "--role", "operator", "--password-stdin"],
+            password,
+        ),
+    );
+    json_of(
+        "admin set-password",
+        &data.console_admin(
+            "set-password",
+            &["--user", "ops", "--password-stdin"],
+            "another long password\n",
+        ),
+    );
+    let last_admin = data.console_admin("disable-user", &["--user", "boss"], "");
+    assert!(
+        !last_admin.status.success(),
+        "the last enabled admin cannot be disabled"
+    );
+    json_of(
+        "admin disable-user",
+        &data.console_admin("disable-user", &["--user", "ops"], ""),
+    );
+    let users = json_of(
+        "admin list-users",
+        &data.console_admin("list-users", &[], ""),
+    );
+    let summary: Vec<(Value, Value, Value)> = users
+        .as_array()
+        .expect("a list of users")
+        .iter()
+        .map(|user| {
+            (
+                user["name"].clone(),
+                user["role"].clone(),
+                user["disabled"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (json!("boss"), json!("admin"), json!(false)),
+            (json!("ops"), json!("operator"), json!(true)),
+        ],
+        "both users, by name, ops disabled: {users}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Harnesses for the end-to-end tests: the real `server` binary as a child
 //! process ([`server_process`]), the real WASM build in headless Chromium
-//! ([`browser`]), and a signed-in admin console client ([`admin_session`]).
+//! ([`browser`]), the clients and checks of the crash tests ([`crash`]),
+//! and a signed-in admin console client ([`admin_session`]).
 //!
 //! The tests find what they drive through environment variables that
 //! `cargo xtask test` sets (`DREAMFAIRY_SERVER_BIN`, `DREAMFAIRY_DIST`,
@@ -9,6 +10,7 @@
 
 pub mod admin_session;
 pub mod browser;
+pub mod crash;
 pub mod server_process;
 
 use std::path::PathBuf;

@@ -11,8 +11,9 @@ pub struct BenchArgs {
     /// Which benchmark to run.
     #[arg(value_enum)]
     name: BenchName,
-    /// Extra arguments for the benchmark program.
-    #[arg(last = true)]
+    /// Arguments for the benchmark program (for `ingest`: `--database-url`,
+    /// `--processes`, `--repeat`, `--rounds`...; see `bench-ingest --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     extra: Vec<String>,
 }
 

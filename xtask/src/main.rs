@@ -5,20 +5,25 @@
 //!   `dist/fonts/`), printing a size table.
 //! - `fonts`: only the share font subset, `dist/fonts/`.
 //! - `run`: set up what is missing, build `dist/` if stale and start the server.
-//! - `test`: set up what is missing and run every test, browser tests included.
+//! - `test`: set up what is missing and run every test, browser tests included
+//!   (with a throwaway PostgreSQL for the PostgreSQL ledger's tests).
 //! - `bench`: run a named benchmark.
+//! - `postgres`: start a throwaway PostgreSQL and print its URL, for running
+//!   the PostgreSQL tests with plain `cargo test`.
 //! - `fuzz`: run each `cargo fuzz` target of `fuzz/` for a bounded time.
 //! - `lighthouse`: Lighthouse's accessibility and best-practices scores of
 //!   the game page and of every kind of server-rendered page.
 //!
 //! Every correctness check stays reachable through `cargo test`; this crate only
-//! prepares what those tests need (the WASM build, the server binary, Chromium).
+//! prepares what those tests need (the WASM build, the server binary, Chromium,
+//! PostgreSQL).
 
 mod bench;
 mod dist;
 mod fonts;
 mod fuzz;
 mod lighthouse;
+mod postgres;
 mod run;
 mod setup;
 mod test;
@@ -48,6 +53,9 @@ enum Command {
     Test(test::TestArgs),
     /// Run a benchmark and print its report.
     Bench(bench::BenchArgs),
+    /// Start a throwaway PostgreSQL (Unix socket only) and print its URL;
+    /// stop it and delete its data on Enter.
+    Postgres,
     /// Run every fuzz target of `fuzz/` for a bounded time (cargo fuzz).
     Fuzz(fuzz::FuzzArgs),
     /// Score the game page and every kind of server page with Lighthouse
@@ -64,6 +72,7 @@ fn main() -> Result<()> {
         Command::Run(args) => run::run(&workspace, &args),
         Command::Test(args) => test::test(&workspace, &args),
         Command::Bench(args) => bench::bench(&workspace, &args),
+        Command::Postgres => postgres::serve_until_enter(&workspace.sh),
         Command::Fuzz(args) => fuzz::fuzz(&workspace, &args),
         Command::Lighthouse(args) => lighthouse::lighthouse(&workspace, &args),
     }

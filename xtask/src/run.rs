@@ -29,6 +29,11 @@ pub struct RunArgs {
     /// Start a new data folder empty, without the demo schools and pledges.
     #[arg(long)]
     no_demo_data: bool,
+    /// Serve from this PostgreSQL database (`postgres://user@host/db`)
+    /// instead of the embedded SQLite in the data folder; the demo data is
+    /// loaded into it when it has no school yet.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 /// One row of `assets/demo/pledges.csv`.
@@ -45,11 +50,20 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
         addr,
         data_dir,
         no_demo_data,
+        database_url,
     } = args;
     cmd!(ws.sh, "cargo build --package server --bin server").run()?;
     let server = ws.target_dir.join("debug").join("server");
+    // Every subcommand reads the ledger's place from the environment.
+    let _database = database_url
+        .as_ref()
+        .map(|url| ws.sh.push_env("DATABASE_URL", url));
+    let new_ledger = match database_url {
+        None => !ws.root.join(data_dir).exists(),
+        Some(_) => has_no_school(ws, &server, data_dir)?,
+    };
     let mut admin_password = None;
-    if !*no_demo_data && !ws.root.join(data_dir).exists() {
+    if !*no_demo_data && new_ledger {
         load_demo_data(ws, &server, data_dir)?;
         admin_password = Some(create_admin(ws, &server, data_dir)?);
     }
@@ -62,7 +76,12 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     println!("  totals (JSON)   http://{addr}/api/totals");
     println!("  health          http://{addr}/healthz");
     println!("  metrics         http://{addr}/metrics");
-    println!("  database        {data_dir}/ (embedded SQLite)");
+    match database_url {
+        None => println!("  database        {data_dir}/ (embedded SQLite)"),
+        Some(_) => {
+            println!("  database        PostgreSQL (DATABASE_URL); the token secret in {data_dir}/")
+        }
+    }
     match &admin_password {
         Some(password) => {
             println!("  admin console   http://{addr}/admin  user: admin  password: {password}");
@@ -81,6 +100,16 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<()> {
     )
     .run()?;
     Ok(())
+}
+
+/// Whether the ledger has no school list yet (a new PostgreSQL database).
+fn has_no_school(ws: &Workspace, server: &Path, data_dir: &str) -> Result<bool> {
+    let report = cmd!(ws.sh, "{server} report --data-dir {data_dir}")
+        .env("RUST_LOG", "warn")
+        .read()?;
+    let report: serde_json::Value =
+        serde_json::from_str(&report).context("the ledger's report as JSON")?;
+    Ok(report["schools"].as_array().is_none_or(Vec::is_empty))
 }
 
 /// Characters of a generated password: RFC 4648 base32 (no 0, 1, 8 or 9

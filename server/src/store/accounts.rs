@@ -242,7 +242,7 @@ impl<B: Backend> AdminStore for Ledger<B> {
             )],
             ..AccountChanges::default()
         };
-        write(&self.backend, changes).await
+        write(self.backend.as_ref(), changes).await
     }
 
     async fn session(&self, token_hash: [u8; 32]) -> AdminResult<Option<SessionRecord>> {
@@ -255,7 +255,7 @@ impl<B: Backend> AdminStore for Ledger<B> {
             touch: Some(token_hash),
             ..AccountChanges::default()
         };
-        write(&self.backend, changes).await
+        write(self.backend.as_ref(), changes).await
     }
 
     async fn end_session(&self, token_hash: [u8; 32], actor: Option<&Actor>) -> AdminResult<()> {
@@ -268,7 +268,7 @@ impl<B: Backend> AdminStore for Ledger<B> {
                 .collect(),
             ..AccountChanges::default()
         };
-        write(&self.backend, changes).await
+        write(self.backend.as_ref(), changes).await
     }
 
     async fn audit(&self, entry: AuditEntry) -> AdminResult<()> {
@@ -277,7 +277,7 @@ impl<B: Backend> AdminStore for Ledger<B> {
             audit: vec![entry],
             ..AccountChanges::default()
         };
-        write(&self.backend, changes).await
+        write(self.backend.as_ref(), changes).await
     }
 
     async fn audit_log(

@@ -70,6 +70,21 @@ pub(crate) struct AllocationTables {
     pub latest_list: Option<(u32, Vec<Candidate>)>,
 }
 
+/// What the allocation became after book `funded`, for a writer that last
+/// saw the ledger with that many books funded: enough to tell whether only
+/// participations were counted since (then the writer replays them with its
+/// own allocator and checks every book against these), or the rules
+/// changed (then it rebuilds from [`AllocationTables`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AllocationSince {
+    /// Pledges in the ledger.
+    pub pledges: u64,
+    /// The latest school list version.
+    pub list_version: Option<u32>,
+    /// Every book after `funded`, in order, with its school if it has one.
+    pub books: Vec<(u64, Option<String>)>,
+}
+
 /// A counted player, as the ledger keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlayerRow {
@@ -187,6 +202,13 @@ pub(crate) trait LedgerRead: Send {
 
     /// Everything the allocator is rebuilt from.
     fn allocation_tables(&mut self) -> impl Future<Output = Result<AllocationTables>> + Send;
+
+    /// What the allocation became after book `funded` (one question, since
+    /// a writer asks it under the lock after every other process's commit).
+    fn allocation_since(
+        &mut self,
+        funded: u64,
+    ) -> impl Future<Output = Result<AllocationSince>> + Send;
 
     /// The school of each of `books` that has one.
     fn book_schools(

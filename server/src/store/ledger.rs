@@ -4,10 +4,19 @@
 //! Changes go to the single writer ([`super::writer`]) through its queue;
 //! reads take a connection from the backend's pool and put the answers
 //! together with the same functions the writer uses ([`super::rules`]).
+//!
+//! The running totals (`/api/totals`, `/api/live`, `/metrics`) are served
+//! from memory. The writer publishes its own commits; a refresher
+//! ([`refresh_totals`]) publishes everyone else's: other server processes
+//! on a shared PostgreSQL ledger, and admin commands. Published totals are
+//! always exact at one ledger revision, and only ever move to a later one.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::actions::{self, Action, ActionOutcome};
 use super::admin::{Actor, AdminStore, ShipRequest};
@@ -24,40 +33,67 @@ use crate::allocation::{
 use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode};
 use crate::metrics::LedgerMetrics;
 
+/// How often each ledger looks whether anyone else committed, to publish
+/// the totals with their commits: the staleness bound of `/api/totals` and
+/// `/api/live` across server processes (plus one read of the totals).
+pub const TOTALS_REFRESH_PERIOD: Duration = Duration::from_millis(250);
+
+/// Least time between two refreshes of the totals when the writer asks for
+/// them sooner (it does after each of its commits that it could not publish
+/// itself, which under several busy processes is most of them).
+const TOTALS_REFRESH_MIN_GAP: Duration = Duration::from_millis(25);
+
+/// Reads of the totals tried per refresh before giving up until the next
+/// one (each fails only if a commit lands in the middle of it).
+const TOTALS_READ_ATTEMPTS: usize = 3;
+
 /// The ledger on backend `B`.
 #[derive(Debug)]
 pub(crate) struct Ledger<B: Backend> {
-    pub(super) backend: B,
+    pub(super) backend: Arc<B>,
     queue: mpsc::Sender<Command>,
     totals: watch::Receiver<LedgerTotals>,
     /// Resolves when the writer has stopped; taken by [`Store::close`].
     writer_stopped: Mutex<Option<oneshot::Receiver<()>>>,
     metrics: LedgerMetrics,
+    /// Stops the totals refresher when the ledger is closed or dropped.
+    refresher: Mutex<Option<DropGuard>>,
 }
 
 impl<B: Backend> Ledger<B> {
-    /// Starts the writer on `backend` (already migrated) and serves from it.
+    /// Starts the writer on `backend` (already migrated) and the totals
+    /// refresher, and serves from it.
     pub(crate) async fn start(
         backend: B,
         config: WriterConfig,
         metrics: LedgerMetrics,
     ) -> Result<Self> {
-        let today = ChinaDay::from_unix_ms(crate::now_unix_ms());
-        let totals = load_totals(&mut backend.reader().await?, today).await?;
+        let backend = Arc::new(backend);
+        let totals = initial_totals(backend.as_ref()).await?;
         let (totals_tx, totals_rx) = watch::channel(totals);
+        let refresh_now = Arc::new(Notify::new());
         let (queue, commands) = mpsc::channel(config.queue_capacity);
         let writer = Writer::<B>::new(
             backend.writer_connection().await?,
-            totals_tx,
+            totals_tx.clone(),
+            Arc::clone(&refresh_now),
             metrics.clone(),
         );
         let writer_stopped = backend.spawn_writer(writer.run(commands, config))?;
+        let stop_refresher = CancellationToken::new();
+        tokio::spawn(refresh_totals(
+            Arc::clone(&backend),
+            totals_tx,
+            refresh_now,
+            stop_refresher.clone(),
+        ));
         Ok(Self {
             backend,
             queue,
             totals: totals_rx,
             writer_stopped: Mutex::new(Some(writer_stopped)),
             metrics,
+            refresher: Mutex::new(Some(stop_refresher.drop_guard())),
         })
     }
 
@@ -94,20 +130,103 @@ impl<B: Backend> Ledger<B> {
     }
 }
 
-/// The tallies as stored, with `today` as the current day.
-async fn load_totals(reader: &mut impl LedgerRead, today: ChinaDay) -> Result<LedgerTotals> {
-    let participations = reader.head().await?.counted();
+/// The tallies as stored, with `today` as the current day, exact at the
+/// revision they carry; `None` if a commit landed while they were read
+/// (they might then mix two revisions). Each question reads the latest
+/// commit, and every commit moves the head's revision, so an unchanged
+/// head around the reads means nothing was committed between them.
+async fn read_totals(
+    reader: &mut impl LedgerRead,
+    today: ChinaDay,
+) -> Result<Option<LedgerTotals>> {
+    let head = reader.head().await?;
     let day_participations = reader
         .day_tallies(vec![today.number()])
         .await?
         .pop()
         .unwrap_or(0);
-    Ok(LedgerTotals {
-        participations,
+    let rejections = reader.rejection_tallies().await?;
+    if reader.head().await? != head {
+        return Ok(None);
+    }
+    Ok(Some(LedgerTotals {
+        revision: head.revision,
+        participations: head.counted(),
         day: today,
         day_participations,
-        rejections: reader.rejection_tallies().await?,
+        rejections,
+    }))
+}
+
+/// The totals to start from, read under the ledger's write lock (so no
+/// commit can land in the middle, however busy other processes are) in a
+/// transaction that writes nothing.
+async fn initial_totals<B: Backend>(backend: &B) -> Result<LedgerTotals> {
+    let mut conn = backend.writer_connection().await?;
+    let mut tx = B::begin(&mut conn).await?;
+    let today = ChinaDay::from_unix_ms(crate::now_unix_ms());
+    // Dropping the transaction rolls it back: nothing was written.
+    read_totals(&mut tx, today).await?.ok_or_else(|| {
+        StoreError::Inconsistent("the ledger changed while its write lock was held".into())
     })
+}
+
+/// Publishes the totals of commits made elsewhere, until `stop`: every
+/// [`TOTALS_REFRESH_PERIOD`], or sooner when the writer asks
+/// (`refresh_now`), it reads the head and, if its revision is past the
+/// published one, reads the totals and publishes them. Failures are
+/// logged and retried on the next round.
+async fn refresh_totals<B: Backend>(
+    backend: Arc<B>,
+    totals: watch::Sender<LedgerTotals>,
+    refresh_now: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(TOTALS_REFRESH_PERIOD);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+            () = refresh_now.notified() => {}
+        }
+        if let Err(error) = refresh_totals_once(backend.as_ref(), &totals).await {
+            tracing::warn!(%error, "the ledger totals could not be refreshed; trying again");
+        }
+        // Under several busy processes the writer asks after most of its
+        // commits: coalesce those asks.
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(TOTALS_REFRESH_MIN_GAP) => {}
+        }
+    }
+}
+
+/// One round of [`refresh_totals`].
+async fn refresh_totals_once<B: Backend>(
+    backend: &B,
+    totals: &watch::Sender<LedgerTotals>,
+) -> Result<()> {
+    let published = totals.borrow().revision;
+    let mut reader = backend.reader().await?;
+    if reader.head().await?.revision <= published {
+        return Ok(());
+    }
+    for _ in 0..TOTALS_READ_ATTEMPTS {
+        let today = ChinaDay::from_unix_ms(crate::now_unix_ms());
+        if let Some(fresh) = read_totals(&mut reader, today).await? {
+            // The writer may have published a later revision meanwhile.
+            totals.send_if_modified(|current| {
+                let newer = fresh.revision > current.revision;
+                if newer {
+                    *current = fresh;
+                }
+                newer
+            });
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// What `code` (whose row is `row`) brought, with its owner's latest
@@ -353,6 +472,13 @@ impl<B: Backend> Store for Ledger<B> {
     }
 
     async fn close(&self) -> Result<()> {
+        // Dropping the guard stops the refresher.
+        drop(
+            self.refresher
+                .lock()
+                .map_err(|_| StoreError::WriterStopped)?
+                .take(),
+        );
         let (done, closed) = oneshot::channel();
         if self.queue.send(Command::Close { done }).await.is_ok() {
             // An error here means the writer stopped on its own already.

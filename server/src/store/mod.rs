@@ -9,7 +9,9 @@
 //! counted, the daily cap, numbering, tallies, funding and allocation) and
 //! [`actions`] (pledges, school lists, shipments, receipts). A backend
 //! ([`backend`] is the seam) only answers questions and writes what it is
-//! told, in its own SQL: [`sqlite`] is the embedded default.
+//! told, in its own SQL: [`sqlite`] is the embedded default, [`postgres`]
+//! the scale-out one, shared by any number of server processes. [`bulk`]
+//! holds what the bulk load and the audit share across backends.
 //!
 //! The contract every backend keeps:
 //! - `append` answers only after the participation is durable;
@@ -25,10 +27,16 @@ mod accounts;
 mod actions;
 pub mod admin;
 mod backend;
+mod bulk;
 mod ledger;
+pub mod postgres;
 mod rules;
 pub mod sqlite;
 mod tallies;
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -43,7 +51,10 @@ use tokio::sync::watch;
 
 pub use actions::{ImportOutcome, PledgeOutcome, ShipOutcome, ShipmentMade};
 pub use admin::{Actor, AdminStore, ShipRequest};
-pub use sqlite::{BackupReport, BulkLoadReport, LedgerCheck};
+pub use bulk::{BulkLoadReport, LedgerCheck};
+pub use ledger::TOTALS_REFRESH_PERIOD;
+pub use postgres::DatabaseUrl;
+pub use sqlite::BackupReport;
 pub use writer::WriterConfig;
 
 use crate::allocation::{
@@ -56,11 +67,40 @@ use crate::metrics::LedgerMetrics;
 /// Where the ledger lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// The embedded SQLite file in this data directory.
+    /// The embedded SQLite file in this data directory: one server process
+    /// (admin commands may open it beside the server).
     Sqlite {
         /// The data directory (the file is [`sqlite::FILE_NAME`] in it).
         data_dir: PathBuf,
     },
+    /// A PostgreSQL database, shared by any number of server processes.
+    Postgres {
+        /// Its connection string.
+        url: DatabaseUrl,
+    },
+}
+
+impl Location {
+    /// The PostgreSQL database `url` names if there is one, else the SQLite
+    /// file in `data_dir`: how every subcommand chooses.
+    pub fn choose(url: Option<&DatabaseUrl>, data_dir: &std::path::Path) -> Self {
+        match url {
+            Some(url) => Self::Postgres { url: url.clone() },
+            None => Self::Sqlite {
+                data_dir: data_dir.to_owned(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    /// For logs: never a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite { data_dir } => write!(f, "SQLite in {}", data_dir.display()),
+            Self::Postgres { url } => write!(f, "{url}"),
+        }
+    }
 }
 
 /// Opens the ledger at `location` (creating and migrating it if needed) and
@@ -74,6 +114,69 @@ pub async fn open(
         Location::Sqlite { data_dir } => {
             sqlite::open(&data_dir.join(sqlite::FILE_NAME), config, metrics).await
         }
+        Location::Postgres { url } => postgres::open(url, config, metrics).await,
+    }
+}
+
+/// Appends `count` synthetic participations to the ledger at `location`,
+/// spread over the `days` China days before `now_ms`, repeatably from
+/// `seed` (benchmarks and rehearsals; see each backend's `bulk_load`).
+pub async fn bulk_load(
+    location: &Location,
+    count: u64,
+    days: u32,
+    now_ms: u64,
+    seed: u64,
+) -> Result<BulkLoadReport, StoreError> {
+    match location {
+        Location::Sqlite { data_dir } => {
+            let path = data_dir.join(sqlite::FILE_NAME);
+            tokio::task::spawn_blocking(move || sqlite::bulk_load(&path, count, days, now_ms, seed))
+                .await
+                .map_err(backend_error)?
+        }
+        Location::Postgres { url } => postgres::bulk_load(url, count, days, now_ms, seed).await,
+    }
+}
+
+/// Recounts the ledger at `location` and checks its invariants (see each
+/// backend's `check`).
+pub async fn check(location: &Location) -> Result<LedgerCheck, StoreError> {
+    match location {
+        Location::Sqlite { data_dir } => {
+            let path = data_dir.join(sqlite::FILE_NAME);
+            tokio::task::spawn_blocking(move || sqlite::check(&path))
+                .await
+                .map_err(backend_error)?
+        }
+        Location::Postgres { url } => postgres::check(url).await,
+    }
+}
+
+/// Copies a consistent snapshot of the ledger at `location` into the file
+/// `out` while servers keep writing: SQLite's `VACUUM INTO` (restored by
+/// placing the file in a data directory), or PostgreSQL's `pg_dump` of one
+/// snapshot (restored with `pg_restore` into an empty database). The
+/// report's last number is the copy's.
+pub async fn backup(
+    location: &Location,
+    out: &std::path::Path,
+) -> Result<BackupReport, StoreError> {
+    match location {
+        Location::Sqlite { data_dir } => {
+            let path = data_dir.join(sqlite::FILE_NAME);
+            if !path.is_file() {
+                return Err(StoreError::Refused(format!(
+                    "no ledger at {}",
+                    path.display()
+                )));
+            }
+            let out = out.to_owned();
+            tokio::task::spawn_blocking(move || sqlite::backup(&path, &out))
+                .await
+                .map_err(backend_error)?
+        }
+        Location::Postgres { url } => postgres::backup(url, out).await,
     }
 }
 
@@ -232,9 +335,14 @@ pub struct RejectionRecord {
     pub player: Option<PlayerId>,
 }
 
-/// The ledger's running tallies, published after every commit.
+/// The ledger's running tallies, published after every commit of this
+/// process and, within [`TOTALS_REFRESH_PERIOD`], after every commit of any
+/// other process on the same ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerTotals {
+    /// The ledger revision these tallies are exact at: published tallies
+    /// only ever move to a later revision, so they never go backwards.
+    pub revision: u64,
     /// Participations ever counted (= the last participation number).
     pub participations: u64,
     /// The latest China day with a participation (or the day the ledger was

@@ -464,6 +464,7 @@ pub(crate) async fn with_books(
 pub(crate) fn advance_totals(totals: &mut super::LedgerTotals, changes: &Changes) {
     if let Some(head) = changes.head {
         totals.participations = head.counted();
+        totals.revision = head.revision;
     }
     if let Some((&day, &count)) = changes.day_counts.last_key_value()
         && day >= totals.day.number()

@@ -9,7 +9,18 @@ use server::domain::Role;
 use server::store::admin::{AuditFilter, Window};
 
 use crate::console::{Console, PASSWORD, cookie_pair, hidden_csrf};
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Db, TestApp, on_both_backends, spawn_app, spawn_app_with};
+
+on_both_backends!(
+    without_a_session_pages_redirect_to_sign_in_and_the_rest_answer_401,
+    a_role_below_a_routes_least_gets_403_and_the_least_role_gets_through,
+    a_form_post_without_the_token_or_from_another_site_is_refused_and_changes_nothing,
+    the_session_cookie_is_http_only_and_same_site_and_secure_behind_https,
+    sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_throttles,
+    sign_out_a_new_password_a_disabled_user_and_idleness_end_sessions,
+    only_argon2id_hashes_are_stored,
+    no_route_changes_the_audit_log,
+);
 
 /// A route's path with sample values for its parameters.
 fn concrete(path: &str) -> String {
@@ -55,8 +66,8 @@ fn least(route: &AdminRoute) -> Option<Role> {
 }
 
 /// A server with the test campaign and one user per role, plus `spare`.
-async fn console_app() -> TestApp {
-    let app = spawn_app().await;
+async fn console_app(db: Db) -> TestApp {
+    let app = spawn_app(db).await;
     app.set_up_console_campaign(6).await;
     for (name, role) in [
         ("boss", Role::Admin),
@@ -69,9 +80,8 @@ async fn console_app() -> TestApp {
     app
 }
 
-#[tokio::test]
-async fn without_a_session_pages_redirect_to_sign_in_and_the_rest_answer_401() {
-    let app = console_app().await;
+async fn without_a_session_pages_redirect_to_sign_in_and_the_rest_answer_401(db: Db) {
+    let app = console_app(db).await;
     let mut checked = 0;
     for route in ROUTES.iter().filter(|route| least(route).is_some()) {
         let response = call(&app, route, None, &[]).await;
@@ -105,9 +115,8 @@ async fn without_a_session_pages_redirect_to_sign_in_and_the_rest_answer_401() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_role_below_a_routes_least_gets_403_and_the_least_role_gets_through() {
-    let app = console_app().await;
+async fn a_role_below_a_routes_least_gets_403_and_the_least_role_gets_through(db: Db) {
+    let app = console_app(db).await;
     let consoles = [
         (Role::Viewer, app.sign_in("viewer").await),
         (Role::Operator, app.sign_in("ops").await),
@@ -180,9 +189,8 @@ async fn snapshot(app: &TestApp) -> String {
     format!("{audit:?}\n{users:?}\n{pledges:?}\n{unshipped:?}\n{versions:?}")
 }
 
-#[tokio::test]
-async fn a_form_post_without_the_token_or_from_another_site_is_refused_and_changes_nothing() {
-    let app = console_app().await;
+async fn a_form_post_without_the_token_or_from_another_site_is_refused_and_changes_nothing(db: Db) {
+    let app = console_app(db).await;
     let boss = app.sign_in("boss").await;
     let before = snapshot(&app).await;
     let forms: Vec<&AdminRoute> = ROUTES.iter().filter(|r| r.kind == Kind::Form).collect();
@@ -242,9 +250,8 @@ async fn a_form_post_without_the_token_or_from_another_site_is_refused_and_chang
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn the_session_cookie_is_http_only_and_same_site_and_secure_behind_https() {
-    let app = console_app().await;
+async fn the_session_cookie_is_http_only_and_same_site_and_secure_behind_https(db: Db) {
+    let app = console_app(db).await;
     let viewer = app.sign_in("viewer").await;
     let session = viewer
         .set_cookie
@@ -260,8 +267,10 @@ async fn the_session_cookie_is_http_only_and_same_site_and_secure_behind_https()
     );
     app.shutdown().await;
 
-    let https =
-        spawn_app_with(|config| config.public_url = Some("https://books.example.org".into())).await;
+    let https = spawn_app_with(db, |config| {
+        config.public_url = Some("https://books.example.org".into())
+    })
+    .await;
     let form = TestApp::plain_client()
         .get(https.url("/admin/login"))
         .send()
@@ -278,9 +287,8 @@ async fn the_session_cookie_is_http_only_and_same_site_and_secure_behind_https()
     https.shutdown().await;
 }
 
-#[tokio::test]
-async fn sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_throttles() {
-    let app = console_app().await;
+async fn sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_throttles(db: Db) {
+    let app = console_app(db).await;
     let client = TestApp::plain_client();
     let attempt = |user: &'static str, password: &'static str| {
         let client = client.clone();
@@ -346,9 +354,8 @@ async fn sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_throttl
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn sign_out_a_new_password_a_disabled_user_and_idleness_end_sessions() {
-    let app = console_app().await;
+async fn sign_out_a_new_password_a_disabled_user_and_idleness_end_sessions(db: Db) {
+    let app = console_app(db).await;
     let boss = app.sign_in("boss").await;
     let viewer = app.sign_in("viewer").await;
     let spare = app.sign_in("spare").await;
@@ -392,35 +399,33 @@ async fn sign_out_a_new_password_a_disabled_user_and_idleness_end_sessions() {
         "spare's session ended"
     );
 
-    let conn = rusqlite::Connection::open(app.data_dir.path().join("ledger.sqlite3")).unwrap();
-    conn.execute("UPDATE sessions SET last_seen_at_ms = 0", [])
-        .unwrap();
+    app.execute_sql("UPDATE sessions SET last_seen_at_ms = 0")
+        .await
+        .expect("sessions can be aged");
     assert!(signed_out(ops.get("/admin").await), "an idle session ends");
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn only_argon2id_hashes_are_stored() {
-    let app = console_app().await;
-    let conn = rusqlite::Connection::open(app.data_dir.path().join("ledger.sqlite3")).unwrap();
-    let hashes: Vec<String> = conn
-        .prepare("SELECT password_hash FROM users")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+async fn only_argon2id_hashes_are_stored(db: Db) {
+    let app = console_app(db).await;
+    let hashes = app.query_texts("SELECT password_hash FROM users").await;
     assert_eq!(hashes.len(), 4, "four users");
     for hash in &hashes {
         assert!(hash.starts_with("$argon2id$v=19$"), "argon2id PHC: {hash}");
         assert!(!hash.contains(PASSWORD), "no password in clear");
     }
-    let bcrypt = conn.execute(
-        "INSERT INTO users (name, role, password_hash, created_at_ms, password_changed_at_ms) \
-         VALUES ('x', 'admin', '$2b$12$abcdefghijklmnopqrstuv', 0, 0)",
-        [],
+    let bcrypt = app
+        .execute_sql(
+            "INSERT INTO users (name, role, password_hash, created_at_ms, password_changed_at_ms) \
+             VALUES ('x', 'admin', '$2b$12$abcdefghijklmnopqrstuv', 0, 0)",
+        )
+        .await;
+    assert!(
+        bcrypt
+            .as_ref()
+            .is_err_and(|error| error.contains("password_hash")),
+        "the database refuses any other hash: {bcrypt:?}"
     );
-    assert!(bcrypt.is_err(), "the database refuses any other hash");
     app.shutdown().await;
 }
 
@@ -438,9 +443,8 @@ async fn oldest_first(app: &TestApp) -> Vec<server::store::admin::AuditRecord> {
     rows
 }
 
-#[tokio::test]
-async fn no_route_changes_the_audit_log() {
-    let app = console_app().await;
+async fn no_route_changes_the_audit_log(db: Db) {
+    let app = console_app(db).await;
     let boss = app.sign_in("boss").await;
     let before = oldest_first(&app).await;
     assert!(!before.is_empty(), "the set-up was audited");
@@ -456,15 +460,14 @@ async fn no_route_changes_the_audit_log() {
         &before[..],
         "every entry is still there, unchanged, in order"
     );
-    let conn = rusqlite::Connection::open(app.data_dir.path().join("ledger.sqlite3")).unwrap();
-    assert!(
-        conn.execute("UPDATE audit_log SET detail = 'x'", [])
-            .is_err(),
-        "the database refuses to change an entry"
-    );
-    assert!(
-        conn.execute("DELETE FROM audit_log", []).is_err(),
-        "or to delete one"
-    );
+    for statement in ["UPDATE audit_log SET detail = 'x'", "DELETE FROM audit_log"] {
+        let refused = app.execute_sql(statement).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|error| error.contains("the audit log is append-only")),
+            "the database refuses to change or delete an entry ({statement}): {refused:?}"
+        );
+    }
     app.shutdown().await;
 }

@@ -9,7 +9,15 @@ use server::store::admin::{BookSelection, ShipmentDetails};
 use server::store::{Actor, ShipRequest};
 use sim::wire::{BookStatus, ParticipationRecord, Receipt, SchoolRef};
 
-use crate::helpers::{TestApp, WAIT, spawn_app};
+use crate::helpers::{Db, TestApp, WAIT, on_both_backends, spawn_app};
+
+on_both_backends!(
+    receipts_carry_their_book_and_the_export_verifies,
+    books_are_shipped_received_and_reported,
+    participations_and_schools_have_public_pages,
+    a_new_list_applies_from_the_next_book_and_survives_a_restart,
+    a_funded_book_waits_for_a_school_with_room,
+);
 
 /// Two schools: A (300 pupils, target 2) and B (100 pupils, target 5).
 pub(crate) fn schools() -> Vec<ListedSchool> {
@@ -70,9 +78,8 @@ fn school_of(status: &BookStatus) -> Option<&str> {
     }
 }
 
-#[tokio::test]
-async fn receipts_carry_their_book_and_the_export_verifies() {
-    let app = spawn_app().await;
+async fn receipts_carry_their_book_and_the_export_verifies(db: Db) {
+    let app = spawn_app(db).await;
     app.set_up_campaign().await;
     let player = app.play_and_count(None).await.player;
     let mut receipts: Vec<Receipt> = vec![];
@@ -160,9 +167,8 @@ async fn receipts_carry_their_book_and_the_export_verifies() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn books_are_shipped_received_and_reported() {
-    let app = spawn_app().await;
+async fn books_are_shipped_received_and_reported(db: Db) {
+    let app = spawn_app(db).await;
     app.set_up_campaign().await;
     for _ in 0..6 {
         app.play_and_count(None).await;
@@ -278,9 +284,8 @@ async fn books_are_shipped_received_and_reported() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn participations_and_schools_have_public_pages() {
-    let app = spawn_app().await;
+async fn participations_and_schools_have_public_pages(db: Db) {
+    let app = spawn_app(db).await;
     app.set_up_campaign().await;
     let receipt = app.play_and_count(None).await;
     app.play_and_count(None).await;
@@ -317,9 +322,8 @@ async fn participations_and_schools_have_public_pages() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_new_list_applies_from_the_next_book_and_survives_a_restart() {
-    let app = spawn_app().await;
+async fn a_new_list_applies_from_the_next_book_and_survives_a_restart(db: Db) {
+    let app = spawn_app(db).await;
     app.set_up_campaign().await;
     for _ in 0..2 {
         app.play_and_count(None).await;
@@ -355,9 +359,8 @@ async fn a_new_list_applies_from_the_next_book_and_survives_a_restart() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_funded_book_waits_for_a_school_with_room() {
-    let app = spawn_app().await;
+async fn a_funded_book_waits_for_a_school_with_room(db: Db) {
+    let app = spawn_app(db).await;
     let mut full = schools();
     full.truncate(1);
     full[0].target_books = 1;

@@ -1,6 +1,8 @@
 //! `server backup` while the server serves under load, restored into a new
-//! data folder: the copy passes `check-ledger`, its export passes `verify`,
-//! and every receipt acknowledged before the backup started is in it.
+//! data folder (SQLite) or a new database (PostgreSQL, with `pg_restore`),
+//! as the README says: the copy passes `check-ledger`, its export passes
+//! `verify`, and every receipt acknowledged before the backup started is in
+//! it.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -9,25 +11,38 @@ use std::sync::{Arc, Mutex};
 
 use server::domain::RoundId;
 use server::metrics::LedgerMetrics;
+use server::store::postgres::ScratchDatabase;
 use server::store::{self, Location, WriterConfig};
 use sim::wire::Receipt;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Db, TestApp, on_both_backends, spawn_app};
+
+on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_backup_taken_under_load_restores_whole,
+);
 
 /// Most rounds the load sends (it stops earlier once the backup is done).
 const MAX_LOAD_ROUNDS: usize = 300;
 
 /// Runs the real `server` binary with `args`.
 fn server(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(args)
+    run(Command::new(env!("CARGO_BIN_EXE_server")).args(args))
+}
+
+/// Runs `command`, which must succeed.
+fn run(command: &mut Command) -> Output {
+    let args: Vec<_> = command.get_args().map(|arg| arg.to_owned()).collect();
+    let output = command
         .env_remove("DREAMFAIRY_DATA_DIR")
+        .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
         .output()
-        .expect("the server binary runs");
+        .expect("the program runs");
     assert!(
         output.status.success(),
-        "server {args:?}: {}\n{}",
+        "{:?} {args:?}: {}\n{}",
+        command.get_program(),
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
@@ -49,29 +64,35 @@ async fn load(app: Arc<TestApp>, receipts: Arc<Mutex<Vec<Receipt>>>, stop: Arc<A
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backup_taken_under_load_restores_whole() {
-    let app = Arc::new(spawn_app().await);
-    let data_dir = text(&app.config.data_dir).to_owned();
+/// `words`, then `more`.
+fn args<'a>(words: &[&'a str], more: &'a [String]) -> Vec<&'a str> {
+    words
+        .iter()
+        .copied()
+        .chain(more.iter().map(String::as_str))
+        .collect()
+}
+
+async fn a_backup_taken_under_load_restores_whole(db: Db) {
+    let app = Arc::new(spawn_app(db).await);
+    let ledger = app.ledger_args();
     let schools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo/schools.csv");
-    server(&[
-        "import-schools",
-        "--data-dir",
-        &data_dir,
-        "--file",
-        text(&schools),
-    ]);
-    server(&[
-        "pledge",
-        "--data-dir",
-        &data_dir,
-        "--sponsor",
-        "测试基金会",
-        "--participations-per-book",
-        "2",
-        "--books",
-        "1000",
-    ]);
+    server(&args(
+        &["import-schools", "--file", text(&schools)],
+        &ledger,
+    ));
+    server(&args(
+        &[
+            "pledge",
+            "--sponsor",
+            "测试基金会",
+            "--participations-per-book",
+            "2",
+            "--books",
+            "1000",
+        ],
+        &ledger,
+    ));
     let receipts = Arc::new(Mutex::new(Vec::new()));
     for _ in 0..10 {
         let receipt = app.play_and_count(None).await;
@@ -94,14 +115,12 @@ async fn a_backup_taken_under_load_restores_whole() {
     .unwrap();
     let acknowledged_before: Vec<Receipt> = receipts.lock().unwrap().clone();
     let backups = tempfile::tempdir().unwrap();
-    let backup_file = backups.path().join("ledger-backup.sqlite3");
+    let backup_file = backups.path().join("ledger-backup");
     let report = {
-        let (data_dir, out) = (data_dir.clone(), text(&backup_file).to_owned());
-        tokio::task::spawn_blocking(move || {
-            server(&["backup", "--data-dir", &data_dir, "--out", &out])
-        })
-        .await
-        .unwrap()
+        let (ledger, out) = (ledger.clone(), text(&backup_file).to_owned());
+        tokio::task::spawn_blocking(move || server(&args(&["backup", "--out", &out], &ledger)))
+            .await
+            .unwrap()
     };
     stop.store(true, Ordering::Relaxed);
     for load in loads {
@@ -117,13 +136,37 @@ async fn a_backup_taken_under_load_restores_whole() {
     );
     assert!(last_in_backup <= served, "{report}; {served} served");
 
-    // Restore into a new data folder, as the README says.
+    // Restore into a new data folder, or a new database, as the README says.
     let restored = tempfile::tempdir().unwrap();
-    std::fs::copy(&backup_file, restored.path().join(store::sqlite::FILE_NAME)).unwrap();
-    let restored_dir = text(restored.path()).to_owned();
+    let (location, restored_database) = match db {
+        Db::Sqlite => {
+            std::fs::copy(&backup_file, restored.path().join(store::sqlite::FILE_NAME)).unwrap();
+            let location = Location::Sqlite {
+                data_dir: restored.path().to_owned(),
+            };
+            (location, None)
+        }
+        Db::Postgres => {
+            let database = ScratchDatabase::for_tests().await;
+            run(Command::new("pg_restore")
+                .args(["--no-owner", "--exit-on-error", "--single-transaction"])
+                .args(["--dbname", database.url().as_str()])
+                .arg(&backup_file));
+            let location = Location::Postgres {
+                url: database.url().clone(),
+            };
+            (location, Some(database))
+        }
+    };
+    let mut restored_ledger = vec!["--data-dir".to_owned(), text(restored.path()).to_owned()];
+    if let Some(database) = &restored_database {
+        restored_ledger.extend([
+            "--database-url".to_owned(),
+            database.url().as_str().to_owned(),
+        ]);
+    }
     let check: serde_json::Value =
-        serde_json::from_slice(&server(&["check-ledger", "--data-dir", &restored_dir]).stdout)
-            .unwrap();
+        serde_json::from_slice(&server(&args(&["check-ledger"], &restored_ledger)).stdout).unwrap();
     assert_eq!(
         check["participations"].as_u64(),
         Some(last_in_backup),
@@ -131,25 +174,13 @@ async fn a_backup_taken_under_load_restores_whole() {
     );
     assert_eq!(check["problems"], serde_json::json!([]), "{check}");
     let export = restored.path().join("export");
-    server(&[
-        "export",
-        "--data-dir",
-        &restored_dir,
-        "--out",
-        text(&export),
-    ]);
+    server(&args(&["export", "--out", text(&export)], &restored_ledger));
     server(&["verify", text(&export)]);
 
     // Every receipt acknowledged before the backup started, as answered.
-    let ledger = store::open(
-        &Location::Sqlite {
-            data_dir: restored.path().to_owned(),
-        },
-        WriterConfig::default(),
-        LedgerMetrics::default(),
-    )
-    .await
-    .unwrap();
+    let ledger = store::open(&location, WriterConfig::default(), LedgerMetrics::default())
+        .await
+        .unwrap();
     for receipt in &acknowledged_before {
         let round = RoundId::parse(&receipt.round_id).unwrap();
         let found = ledger.find_round(round).await.unwrap();

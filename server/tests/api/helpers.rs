@@ -1,5 +1,9 @@
 //! Test helpers: a real server on 127.0.0.1:0 in a temporary data directory,
-//! an HTTP client, and the round-trips every test needs.
+//! on either ledger backend ([`Db`]), an HTTP client, and the round-trips
+//! every test needs.
+//!
+//! A test that talks to the ledger is written once, as an `async fn` taking
+//! a [`Db`], and run on both backends by [`on_both_backends!`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,8 +13,9 @@ use reqwest::StatusCode;
 use server::allocation::ListedSchool;
 use server::config::ServeConfig;
 use server::metrics::{LedgerMetrics, Metrics};
+use server::store::postgres::ScratchDatabase;
 use server::store::{
-    self, Actor, ImportOutcome, LedgerTotals, Store, StoreError, WriterConfig, sqlite,
+    self, Actor, ImportOutcome, LedgerCheck, LedgerTotals, Store, StoreError, WriterConfig,
 };
 use server::token::TokenKey;
 use server::{AppState, ServeError};
@@ -21,6 +26,41 @@ use sim::wire::{
 use tempfile::TempDir;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+
+/// Which ledger backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// The embedded SQLite file in the test's data directory.
+    Sqlite,
+    /// A database of the test's own on the PostgreSQL server of
+    /// `DREAMFAIRY_TEST_POSTGRES_URL` (see [`ScratchDatabase::for_tests`]).
+    Postgres,
+}
+
+/// Runs each named `async fn(Db)` once per backend, as the tests
+/// `<name>::sqlite` and `<name>::postgres`. An optional first argument is
+/// the test attribute (default `#[tokio::test]`).
+macro_rules! on_both_backends {
+    (#[$test:meta] $($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[$test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Db::Sqlite).await;
+                }
+
+                #[$test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Db::Postgres).await;
+                }
+            }
+        )+
+    };
+    ($($name:ident),+ $(,)?) => {
+        on_both_backends!(#[tokio::test] $($name),+);
+    };
+}
+pub(crate) use on_both_backends;
 
 /// The token secret of test servers, so tests can sign tokens of their own.
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -48,64 +88,86 @@ pub struct TestApp {
     server: Option<JoinHandle<Result<(), ServeError>>>,
     /// Kept alive for the life of the test (and reused by `restart`).
     pub data_dir: Arc<TempDir>,
+    /// The test's PostgreSQL database, if it runs on PostgreSQL: dropped
+    /// with the last handle.
+    database: Option<Arc<ScratchDatabase>>,
 }
 
 /// Test defaults: no minimum wait (rounds are played by the bot at CPU
-/// speed) and no per-address limit (every test client is 127.0.0.1).
-pub fn test_config(data_dir: &TempDir) -> ServeConfig {
+/// speed) and no per-address limit (every test client is 127.0.0.1); the
+/// ledger in `database` if given, else in `data_dir`.
+pub fn test_config(data_dir: &TempDir, database: Option<&ScratchDatabase>) -> ServeConfig {
     let mut config = ServeConfig::new(data_dir.path(), data_dir.path().join("dist"));
+    config.database_url = database.map(|database| database.url().clone());
     config.secret = Some(SECRET.into());
     config.rounds.min_round_ms = Some(0);
     config.rounds.address_rate_per_sec = 0;
     config
 }
 
-/// A server with the test defaults.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+/// A new ledger on `db`, empty: a temporary data directory (which also
+/// holds the SQLite file) and, on PostgreSQL, a database of its own.
+pub async fn fresh_ledger(db: Db) -> (Arc<TempDir>, Option<Arc<ScratchDatabase>>) {
+    let data_dir = Arc::new(tempfile::tempdir().expect("a temporary data directory"));
+    let database = match db {
+        Db::Sqlite => None,
+        Db::Postgres => Some(Arc::new(ScratchDatabase::for_tests().await)),
+    };
+    (data_dir, database)
 }
 
-/// A server with the test defaults changed by `configure`.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    let data_dir = Arc::new(tempfile::tempdir().expect("a temporary data directory"));
-    let mut config = test_config(&data_dir);
+/// A server on `db` with the test defaults.
+pub async fn spawn_app(db: Db) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// A server on `db` with the test defaults changed by `configure`.
+pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let (data_dir, database) = fresh_ledger(db).await;
+    let mut config = test_config(&data_dir, database.as_deref());
     configure(&mut config);
-    start(config, data_dir, |state| state).await
+    start(config, data_dir, database, None).await
 }
 
-/// A server whose store is `wrap` applied to the SQLite store (to hold
+/// A server on `db` whose store is `wrap` applied to the real one (to hold
 /// requests at a chosen point).
-pub async fn spawn_app_with_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> TestApp {
-    let data_dir = Arc::new(tempfile::tempdir().expect("a temporary data directory"));
-    let config = test_config(&data_dir);
+pub async fn spawn_app_with_store(
+    db: Db,
+    wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+) -> TestApp {
+    let (data_dir, database) = fresh_ledger(db).await;
+    let config = test_config(&data_dir, database.as_deref());
     let metrics = Arc::new(Metrics::default());
-    let sqlite = sqlite::open(
-        &config.data_dir.join(sqlite::FILE_NAME),
+    let inner = store::open(
+        &config.ledger_location(),
         config.ledger.writer_config(),
         metrics.ledger.clone(),
     )
     .await
     .expect("the ledger opens");
-    let store = wrap(sqlite);
     let tokens = TokenKey::new(SECRET.as_bytes()).unwrap();
-    let state = AppState::from_parts(store, tokens, metrics, &config).expect("the state assembles");
-    start(config, data_dir, move |_| state).await
+    let state =
+        AppState::from_parts(wrap(inner), tokens, metrics, &config).expect("the state assembles");
+    start(config, data_dir, database, Some(state)).await
 }
 
+/// Serves `state`, or the state `config` opens.
 async fn start(
     config: ServeConfig,
     data_dir: Arc<TempDir>,
-    state: impl FnOnce(AppState) -> AppState,
+    database: Option<Arc<ScratchDatabase>>,
+    state: Option<AppState>,
 ) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let state = state(
-        AppState::open(&config)
+    let state = match state {
+        Some(state) => state,
+        None => AppState::open(&config)
             .await
             .expect("the server state opens"),
-    );
+    };
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, state.clone(), async {
         let _ = stopped.await;
@@ -119,6 +181,7 @@ async fn start(
         stop: Some(stop),
         server: Some(server),
         data_dir,
+        database,
     }
 }
 
@@ -144,10 +207,24 @@ impl TestApp {
     /// and configuration (a planned restart).
     pub async fn restart(mut self) -> TestApp {
         self.stop_server().await;
-        start(self.config.clone(), Arc::clone(&self.data_dir), |state| {
-            state
-        })
+        start(
+            self.config.clone(),
+            Arc::clone(&self.data_dir),
+            self.database.clone(),
+            None,
+        )
         .await
+    }
+
+    /// Shuts the server down and audits its ledger (`server check-ledger`).
+    pub async fn shutdown_and_check(self) -> LedgerCheck {
+        let location = self.config.ledger_location();
+        // The ledger outlives the server until the audit is done.
+        let (_data_dir, _database) = (Arc::clone(&self.data_dir), self.database.clone());
+        self.shutdown().await;
+        store::check(&location)
+            .await
+            .expect("the ledger can be audited")
     }
 
     /// Runs `command` on the ledger as an admin command would: another
@@ -180,6 +257,85 @@ impl TestApp {
         })
         .await
         .expect("the list imports")
+    }
+
+    /// The arguments that point a `server` subcommand at this test's
+    /// ledger: its data directory and, on PostgreSQL, its database.
+    pub fn ledger_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.config.data_dir.to_string_lossy().into_owned(),
+        ];
+        if let Some(database) = &self.database {
+            args.extend([
+                "--database-url".to_owned(),
+                database.url().as_str().to_owned(),
+            ]);
+        }
+        args
+    }
+
+    /// Runs `statement` on the test's database itself, around the server
+    /// (as someone with database access would): the rows it changed, or
+    /// the database's refusal.
+    pub async fn execute_sql(&self, statement: &str) -> Result<u64, String> {
+        match &self.database {
+            None => self
+                .sqlite_connection()
+                .execute(statement, [])
+                .map(|changed| changed as u64)
+                .map_err(|error| error.to_string()),
+            Some(database) => self
+                .postgres_client(database)
+                .await
+                .execute(statement, &[])
+                .await
+                .map_err(|error| format!("{error:?}")),
+        }
+    }
+
+    /// The first column, as text, of every row `query` answers on the
+    /// test's database itself.
+    pub async fn query_texts(&self, query: &str) -> Vec<String> {
+        match &self.database {
+            None => self
+                .sqlite_connection()
+                .prepare(query)
+                .and_then(|mut statement| {
+                    statement
+                        .query_map([], |row| row.get(0))?
+                        .collect::<Result<_, _>>()
+                })
+                .expect("the query runs"),
+            Some(database) => self
+                .postgres_client(database)
+                .await
+                .query(query, &[])
+                .await
+                .expect("the query runs")
+                .iter()
+                .map(|row| row.get(0))
+                .collect(),
+        }
+    }
+
+    /// A connection to the SQLite ledger (which must exist).
+    fn sqlite_connection(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data_dir.path().join(store::sqlite::FILE_NAME),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )
+        .expect("the test's SQLite ledger opens")
+    }
+
+    /// A connection of its own to the test's PostgreSQL database.
+    async fn postgres_client(&self, database: &ScratchDatabase) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(database.url().as_str(), tokio_postgres::NoTls)
+                .await
+                .expect("the test's PostgreSQL database answers");
+        tokio::spawn(connection);
+        client
     }
 
     /// `base_url` + `path`.

@@ -13,11 +13,17 @@ use server::store::{
 use sim::wire::{Receipt, RejectReason};
 use tokio::sync::{Notify, Semaphore, watch};
 
-use crate::helpers::{WAIT, spawn_app, spawn_app_with_store};
+use crate::helpers::{Db, WAIT, on_both_backends, spawn_app, spawn_app_with_store};
 
-#[tokio::test]
-async fn the_same_key_and_body_get_the_first_answer_again() {
-    let app = spawn_app().await;
+on_both_backends!(
+    the_same_key_and_body_get_the_first_answer_again,
+    the_same_key_with_another_body_is_422_idempotency_key_reused,
+    the_first_answer_survives_a_restart,
+    a_duplicate_while_the_first_is_in_flight_is_409_request_in_progress,
+);
+
+async fn the_same_key_and_body_get_the_first_answer_again(db: Db) {
+    let app = spawn_app(db).await;
     let (started, request) = app.played_round(None).await;
     let first = app.finish(&started.round_id, "retry-me", &request).await;
     assert_eq!(first.status(), StatusCode::OK);
@@ -40,9 +46,8 @@ async fn the_same_key_and_body_get_the_first_answer_again() {
     );
 }
 
-#[tokio::test]
-async fn the_same_key_with_another_body_is_422_idempotency_key_reused() {
-    let app = spawn_app().await;
+async fn the_same_key_with_another_body_is_422_idempotency_key_reused(db: Db) {
+    let app = spawn_app(db).await;
     let (started, request) = app.played_round(None).await;
     assert_eq!(
         app.finish(&started.round_id, "key", &request)
@@ -60,9 +65,8 @@ async fn the_same_key_with_another_body_is_422_idempotency_key_reused() {
     .await;
 }
 
-#[tokio::test]
-async fn the_first_answer_survives_a_restart() {
-    let app = spawn_app().await;
+async fn the_first_answer_survives_a_restart(db: Db) {
+    let app = spawn_app(db).await;
     let (started, request) = app.played_round(None).await;
     let first: Receipt = app
         .finish(&started.round_id, "key", &request)
@@ -213,11 +217,10 @@ impl Store for GatedStore {
     }
 }
 
-#[tokio::test]
-async fn a_duplicate_while_the_first_is_in_flight_is_409_request_in_progress() {
+async fn a_duplicate_while_the_first_is_in_flight_is_409_request_in_progress(db: Db) {
     let gated = Arc::new(std::sync::OnceLock::<Arc<GatedStore>>::new());
     let gated_for_app = Arc::clone(&gated);
-    let app = spawn_app_with_store(move |inner| {
+    let app = spawn_app_with_store(db, move |inner| {
         let store = Arc::new(GatedStore {
             inner,
             append_waiting: Notify::new(),

@@ -5,11 +5,18 @@ use reqwest::StatusCode;
 use server::domain::PlayerId;
 use sim::wire::{ParticipationRecord, Totals};
 
-use crate::helpers::{WAIT, spawn_app};
+use crate::helpers::{Db, WAIT, on_both_backends, spawn_app};
 
-#[tokio::test]
-async fn a_players_history_is_newest_first_and_limited() {
-    let app = spawn_app().await;
+on_both_backends!(
+    a_players_history_is_newest_first_and_limited,
+    the_live_stream_sends_the_totals_then_each_change,
+    a_graceful_shutdown_ends_live_streams,
+    the_openapi_document_describes_the_round_api,
+    healthz_and_metrics_answer,
+);
+
+async fn a_players_history_is_newest_first_and_limited(db: Db) {
+    let app = spawn_app(db).await;
     let player = PlayerId::random().to_string();
     let mut numbers = Vec::new();
     for _ in 0..3 {
@@ -92,9 +99,8 @@ async fn next_totals(
     }
 }
 
-#[tokio::test]
-async fn the_live_stream_sends_the_totals_then_each_change() {
-    let app = spawn_app().await;
+async fn the_live_stream_sends_the_totals_then_each_change(db: Db) {
+    let app = spawn_app(db).await;
     let mut live = app.client.get(app.url("/api/live")).send().await.unwrap();
     assert_eq!(live.status(), StatusCode::OK);
     assert_eq!(live.headers()["content-type"], "text/event-stream");
@@ -117,9 +123,8 @@ async fn the_live_stream_sends_the_totals_then_each_change() {
     assert_eq!(next.today, 1);
 }
 
-#[tokio::test]
-async fn a_graceful_shutdown_ends_live_streams() {
-    let app = spawn_app().await;
+async fn a_graceful_shutdown_ends_live_streams(db: Db) {
+    let app = spawn_app(db).await;
     let mut live = app.client.get(app.url("/api/live")).send().await.unwrap();
     let mut buffer = String::new();
     tokio::time::timeout(WAIT, next_totals(&mut live, &mut buffer, |_| true))
@@ -135,9 +140,8 @@ async fn a_graceful_shutdown_ends_live_streams() {
     assert!(end.is_ok(), "the stream ends with the server");
 }
 
-#[tokio::test]
-async fn the_openapi_document_describes_the_round_api() {
-    let app = spawn_app().await;
+async fn the_openapi_document_describes_the_round_api(db: Db) {
+    let app = spawn_app(db).await;
     let response = app
         .client
         .get(app.url("/api/openapi.json"))
@@ -156,9 +160,8 @@ async fn the_openapi_document_describes_the_round_api() {
     }
 }
 
-#[tokio::test]
-async fn healthz_and_metrics_answer() {
-    let app = spawn_app().await;
+async fn healthz_and_metrics_answer(db: Db) {
+    let app = spawn_app(db).await;
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 

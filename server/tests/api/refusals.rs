@@ -9,7 +9,24 @@ use server::token::{RoundClaims, TokenKey};
 use sim::wire::{ApiError, FinishRoundRequest, RejectReason, StartRoundRequest};
 use sim::{InputLog, Rules};
 
-use crate::helpers::{TestApp, play, spawn_app, spawn_app_with};
+use crate::helpers::{Db, TestApp, on_both_backends, play, spawn_app, spawn_app_with};
+
+on_both_backends!(
+    a_token_signed_with_another_secret_is_401_invalid_token,
+    a_tampered_token_is_401_invalid_token,
+    the_token_of_another_round_is_401_invalid_token,
+    an_expired_token_is_401_token_expired,
+    a_round_counted_under_another_key_is_409_round_already_counted,
+    a_finish_sooner_than_the_round_played_is_422_too_fast,
+    an_outcome_the_log_does_not_give_is_422_replay_mismatch,
+    a_log_played_on_another_seed_is_422_replay_mismatch,
+    an_honest_but_unfinished_round_is_422_round_incomplete,
+    a_round_started_under_other_rules_is_422_rules_version_mismatch,
+    a_player_over_the_daily_cap_is_429_daily_cap_reached,
+    an_address_over_its_rate_is_429_rate_limited,
+    malformed_requests_are_400_malformed_request,
+    a_body_over_the_limit_is_413_body_too_large,
+);
 
 /// The claims of a freshly started round, to sign altered copies of.
 async fn started_claims(app: &TestApp) -> (sim::wire::RoundStarted, RoundClaims) {
@@ -18,9 +35,8 @@ async fn started_claims(app: &TestApp) -> (sim::wire::RoundStarted, RoundClaims)
     (started, claims)
 }
 
-#[tokio::test]
-async fn a_token_signed_with_another_secret_is_401_invalid_token() {
-    let app = spawn_app().await;
+async fn a_token_signed_with_another_secret_is_401_invalid_token(db: Db) {
+    let app = spawn_app(db).await;
     let (started, claims) = started_claims(&app).await;
     let forger = TokenKey::new(&[7; 32]).unwrap();
     let request = FinishRoundRequest {
@@ -35,9 +51,8 @@ async fn a_token_signed_with_another_secret_is_401_invalid_token() {
     .await;
 }
 
-#[tokio::test]
-async fn a_tampered_token_is_401_invalid_token() {
-    let app = spawn_app().await;
+async fn a_tampered_token_is_401_invalid_token(db: Db) {
+    let app = spawn_app(db).await;
     let (started, _) = started_claims(&app).await;
     let mut token = started.token.clone().into_bytes();
     token[10] = if token[10] == b'A' { b'B' } else { b'A' };
@@ -53,9 +68,8 @@ async fn a_tampered_token_is_401_invalid_token() {
     .await;
 }
 
-#[tokio::test]
-async fn the_token_of_another_round_is_401_invalid_token() {
-    let app = spawn_app().await;
+async fn the_token_of_another_round_is_401_invalid_token(db: Db) {
+    let app = spawn_app(db).await;
     let (started, _) = started_claims(&app).await;
     let other = app.start_round().await;
     let request = play(&started);
@@ -67,9 +81,8 @@ async fn the_token_of_another_round_is_401_invalid_token() {
     .await;
 }
 
-#[tokio::test]
-async fn an_expired_token_is_401_token_expired() {
-    let app = spawn_app().await;
+async fn an_expired_token_is_401_token_expired(db: Db) {
+    let app = spawn_app(db).await;
     let (started, claims) = started_claims(&app).await;
     let max_age = app.config.rounds.max_round_age();
     let issued_long_ago = RoundClaims {
@@ -88,9 +101,8 @@ async fn an_expired_token_is_401_token_expired() {
     .await;
 }
 
-#[tokio::test]
-async fn a_round_counted_under_another_key_is_409_round_already_counted() {
-    let app = spawn_app().await;
+async fn a_round_counted_under_another_key_is_409_round_already_counted(db: Db) {
+    let app = spawn_app(db).await;
     let (started, request) = app.played_round(None).await;
     let first = app.finish(&started.round_id, "first-key", &request).await;
     assert_eq!(first.status(), StatusCode::OK, "the first finish counts");
@@ -103,11 +115,10 @@ async fn a_round_counted_under_another_key_is_409_round_already_counted() {
     assert_eq!(app.totals().await.participations, 1, "counted once");
 }
 
-#[tokio::test]
-async fn a_finish_sooner_than_the_round_played_is_422_too_fast() {
+async fn a_finish_sooner_than_the_round_played_is_422_too_fast(db: Db) {
     // The real minimum: the time the round played, here up to 45 s, while
     // the scripted player finishes in milliseconds.
-    let app = spawn_app_with(|config| config.rounds.min_round_ms = None).await;
+    let app = spawn_app_with(db, |config| config.rounds.min_round_ms = None).await;
     let (started, request) = app.played_round(None).await;
     assert!(
         request.outcome.ticks_played > 0,
@@ -121,9 +132,8 @@ async fn a_finish_sooner_than_the_round_played_is_422_too_fast() {
     .await;
 }
 
-#[tokio::test]
-async fn an_outcome_the_log_does_not_give_is_422_replay_mismatch() {
-    let app = spawn_app().await;
+async fn an_outcome_the_log_does_not_give_is_422_replay_mismatch(db: Db) {
+    let app = spawn_app(db).await;
     let (started, mut request) = app.played_round(None).await;
     request.outcome.score += 1;
     app.assert_refused(
@@ -134,9 +144,8 @@ async fn an_outcome_the_log_does_not_give_is_422_replay_mismatch() {
     .await;
 }
 
-#[tokio::test]
-async fn a_log_played_on_another_seed_is_422_replay_mismatch() {
-    let app = spawn_app().await;
+async fn a_log_played_on_another_seed_is_422_replay_mismatch(db: Db) {
+    let app = spawn_app(db).await;
     let (started, _) = app.played_round(None).await;
     let (_, elsewhere) = app.played_round(None).await;
     let request = FinishRoundRequest {
@@ -151,9 +160,8 @@ async fn a_log_played_on_another_seed_is_422_replay_mismatch() {
     .await;
 }
 
-#[tokio::test]
-async fn an_honest_but_unfinished_round_is_422_round_incomplete() {
-    let app = spawn_app().await;
+async fn an_honest_but_unfinished_round_is_422_round_incomplete(db: Db) {
+    let app = spawn_app(db).await;
     // Idle play (no input at all) does not fill the shelf: the outcome is
     // true, but the round is not complete.
     let started = app.start_round().await;
@@ -177,9 +185,8 @@ async fn an_honest_but_unfinished_round_is_422_round_incomplete() {
     .await;
 }
 
-#[tokio::test]
-async fn a_round_started_under_other_rules_is_422_rules_version_mismatch() {
-    let app = spawn_app().await;
+async fn a_round_started_under_other_rules_is_422_rules_version_mismatch(db: Db) {
+    let app = spawn_app(db).await;
     let (started, claims) = started_claims(&app).await;
     let older = RoundClaims {
         rules_version: claims.rules_version + 1,
@@ -197,9 +204,8 @@ async fn a_round_started_under_other_rules_is_422_rules_version_mismatch() {
     .await;
 }
 
-#[tokio::test]
-async fn a_player_over_the_daily_cap_is_429_daily_cap_reached() {
-    let app = spawn_app_with(|config| config.rounds.player_daily_cap = 2).await;
+async fn a_player_over_the_daily_cap_is_429_daily_cap_reached(db: Db) {
+    let app = spawn_app_with(db, |config| config.rounds.player_daily_cap = 2).await;
     let player = PlayerId::random().to_string();
     app.play_and_count(Some(&player)).await;
     app.play_and_count(Some(&player)).await;
@@ -218,9 +224,8 @@ async fn a_player_over_the_daily_cap_is_429_daily_cap_reached() {
     );
 }
 
-#[tokio::test]
-async fn an_address_over_its_rate_is_429_rate_limited() {
-    let app = spawn_app_with(|config| {
+async fn an_address_over_its_rate_is_429_rate_limited(db: Db) {
+    let app = spawn_app_with(db, |config| {
         config.rounds.address_rate_per_sec = 1;
         config.rounds.address_burst = 2;
     })
@@ -256,9 +261,8 @@ async fn an_address_over_its_rate_is_429_rate_limited() {
     assert_eq!(app.totals().await.participations, 0);
 }
 
-#[tokio::test]
-async fn malformed_requests_are_400_malformed_request() {
-    let app = spawn_app().await;
+async fn malformed_requests_are_400_malformed_request(db: Db) {
+    let app = spawn_app(db).await;
     let (started, request) = app.played_round(None).await;
     let body = serde_json::to_vec(&request).unwrap();
     let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
@@ -342,9 +346,8 @@ async fn malformed_requests_are_400_malformed_request() {
     );
 }
 
-#[tokio::test]
-async fn a_body_over_the_limit_is_413_body_too_large() {
-    let app = spawn_app_with(|config| config.rounds.max_body_bytes = 4_096).await;
+async fn a_body_over_the_limit_is_413_body_too_large(db: Db) {
+    let app = spawn_app_with(db, |config| config.rounds.max_body_bytes = 4_096).await;
     let started = app.start_round().await;
     let huge = format!(
         r#"{{"token":"{}","padding":"{}"}}"#,

@@ -3,14 +3,20 @@
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
-use server::store::sqlite;
 use sim::wire::ParticipationRecord;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{Db, on_both_backends, spawn_app, spawn_app_with};
 
-#[tokio::test]
-async fn starting_a_round_issues_a_signed_round_and_writes_nothing() {
-    let app = spawn_app().await;
+on_both_backends!(
+    starting_a_round_issues_a_signed_round_and_writes_nothing,
+    an_empty_body_starts_a_round_for_a_new_player,
+    a_played_round_is_counted_with_a_receipt,
+    concurrent_finishes_get_contiguous_numbers,
+    every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown,
+);
+
+async fn starting_a_round_issues_a_signed_round_and_writes_nothing(db: Db) {
+    let app = spawn_app(db).await;
     let started = app.start_round().await;
     assert_eq!(
         started.rules_version,
@@ -54,9 +60,8 @@ async fn starting_a_round_issues_a_signed_round_and_writes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn an_empty_body_starts_a_round_for_a_new_player() {
-    let app = spawn_app().await;
+async fn an_empty_body_starts_a_round_for_a_new_player(db: Db) {
+    let app = spawn_app(db).await;
     let response = app
         .client
         .post(app.url("/api/rounds"))
@@ -66,9 +71,8 @@ async fn an_empty_body_starts_a_round_for_a_new_player() {
     assert_eq!(response.status(), StatusCode::OK, "no body is fine");
 }
 
-#[tokio::test]
-async fn a_played_round_is_counted_with_a_receipt() {
-    let app = spawn_app().await;
+async fn a_played_round_is_counted_with_a_receipt(db: Db) {
+    let app = spawn_app(db).await;
     let receipt = app.play_and_count(None).await;
     assert_eq!(
         receipt.participation, 1,
@@ -97,10 +101,9 @@ async fn a_played_round_is_counted_with_a_receipt() {
     assert_eq!(history[0].round_id, receipt.round_id);
 }
 
-#[tokio::test]
-async fn concurrent_finishes_get_contiguous_numbers() {
+async fn concurrent_finishes_get_contiguous_numbers(db: Db) {
     const ROUNDS: u64 = 24;
-    let app = spawn_app().await;
+    let app = spawn_app(db).await;
     let mut played = Vec::new();
     for _ in 0..ROUNDS {
         played.push(app.played_round(None).await);
@@ -122,10 +125,9 @@ async fn concurrent_finishes_get_contiguous_numbers() {
     assert_eq!(app.totals().await.participations, ROUNDS);
 }
 
-#[tokio::test]
-async fn every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown() {
+async fn every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown(db: Db) {
     const ROUNDS: u64 = 16;
-    let app = spawn_app_with(|config| config.ledger.batch_max_rows = 4).await;
+    let app = spawn_app_with(db, |config| config.ledger.batch_max_rows = 4).await;
     let mut played = Vec::new();
     for _ in 0..ROUNDS {
         played.push(app.played_round(None).await);
@@ -140,9 +142,7 @@ async fn every_acknowledged_round_is_in_the_ledger_after_a_graceful_shutdown() {
         .count();
     assert_eq!(acknowledged as u64, ROUNDS, "every finish acknowledged");
 
-    let data_dir = app.data_dir.clone();
-    app.shutdown().await;
-    let check = sqlite::check(&data_dir.path().join(sqlite::FILE_NAME)).unwrap();
+    let check = app.shutdown_and_check().await;
     assert_eq!(
         check.participations, ROUNDS,
         "every acknowledged round is on disk"

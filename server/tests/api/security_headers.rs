@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Db, spawn_app};
+
+// Headers do not depend on the ledger: these run on SQLite only.
 
 /// The page's policy, split into directives.
 fn directives(headers: &HeaderMap) -> Vec<String> {
@@ -46,7 +48,7 @@ fn source_hash(text: &str) -> String {
 
 #[tokio::test]
 async fn the_game_page_allows_its_own_inline_script_and_style_by_hash_even_compressed() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     std::fs::create_dir_all(&app.config.dist).unwrap();
     let (script, style) = ("window.started = 1;", "body{margin:0}");
     std::fs::write(
@@ -86,7 +88,7 @@ async fn the_game_page_allows_its_own_inline_script_and_style_by_hash_even_compr
 
 #[tokio::test]
 async fn an_api_answer_may_run_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     let response = app.client.get(app.url("/api/totals")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_common_headers(response.headers(), "/api/totals");
@@ -99,7 +101,7 @@ async fn an_api_answer_may_run_nothing() {
 
 #[tokio::test]
 async fn a_server_page_allows_exactly_its_own_style_and_its_icon_is_served() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     for path in ["/report", "/admin/login"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -10,7 +10,17 @@ use reqwest::StatusCode;
 use server::allocation::Report;
 use sim::wire::{PlayerSharing, Receipt, StartRoundRequest};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Db, TestApp, on_both_backends, spawn_app, spawn_app_with};
+
+on_both_backends!(
+    a_referred_players_first_counted_round_credits_the_sharer_once,
+    a_retried_finish_and_racing_finishes_credit_once,
+    self_referral_a_counted_player_an_unknown_code_and_page_views_credit_nothing,
+    the_tally_survives_a_restart,
+    pages_carry_absolute_preview_tags_whose_images_have_their_size,
+    a_card_is_immutable_under_its_content_hash_and_drawn_again_when_it_changes,
+    the_console_shows_what_share_links_brought_and_makes_posters,
+);
 
 /// The built game with its font subset: `DREAMFAIRY_DIST` (set by `cargo
 /// xtask test`), else the workspace's `dist/`.
@@ -32,9 +42,9 @@ fn built_dist() -> PathBuf {
 }
 
 /// A server on the built game, so cards can be drawn and pages served.
-async fn spawn_app_with_cards() -> TestApp {
+async fn spawn_app_with_cards(db: Db) -> TestApp {
     let dist = built_dist();
-    spawn_app_with(move |config| config.dist = dist).await
+    spawn_app_with(db, move |config| config.dist = dist).await
 }
 
 fn start_as(player: Option<&str>, referral: Option<&str>) -> StartRoundRequest {
@@ -85,9 +95,8 @@ impl TestApp {
     }
 }
 
-#[tokio::test]
-async fn a_referred_players_first_counted_round_credits_the_sharer_once() {
-    let app = spawn_app().await;
+async fn a_referred_players_first_counted_round_credits_the_sharer_once(db: Db) {
+    let app = spawn_app(db).await;
     let sharer = app.sharer().await;
     let code = sharer.share_code.clone().unwrap();
     let before = app.sharing(&sharer.player).await;
@@ -134,9 +143,8 @@ async fn a_referred_players_first_counted_round_credits_the_sharer_once() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_retried_finish_and_racing_finishes_credit_once() {
-    let app = spawn_app().await;
+async fn a_retried_finish_and_racing_finishes_credit_once(db: Db) {
+    let app = spawn_app(db).await;
     let sharer = app.sharer().await;
     let code = sharer.share_code.clone().unwrap();
 
@@ -175,9 +183,8 @@ async fn a_retried_finish_and_racing_finishes_credit_once() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn self_referral_a_counted_player_an_unknown_code_and_page_views_credit_nothing() {
-    let app = spawn_app().await;
+async fn self_referral_a_counted_player_an_unknown_code_and_page_views_credit_nothing(db: Db) {
+    let app = spawn_app(db).await;
     let sharer = app.sharer().await;
     let code = sharer.share_code.clone().unwrap();
 
@@ -219,9 +226,8 @@ async fn self_referral_a_counted_player_an_unknown_code_and_page_views_credit_no
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn the_tally_survives_a_restart() {
-    let app = spawn_app().await;
+async fn the_tally_survives_a_restart(db: Db) {
+    let app = spawn_app(db).await;
     let sharer = app.sharer().await;
     let code = sharer.share_code.clone().unwrap();
     app.play_and_count_with(&start_as(None, Some(&code))).await;
@@ -257,9 +263,8 @@ fn png_size(png: &[u8]) -> (u32, u32) {
     (number(16), number(20))
 }
 
-#[tokio::test]
-async fn pages_carry_absolute_preview_tags_whose_images_have_their_size() {
-    let app = spawn_app_with_cards().await;
+async fn pages_carry_absolute_preview_tags_whose_images_have_their_size(db: Db) {
+    let app = spawn_app_with_cards(db).await;
     app.cli_import("schools.csv", crate::allocation::schools())
         .await;
     app.cli(|cli| async move {
@@ -348,9 +353,8 @@ async fn pages_carry_absolute_preview_tags_whose_images_have_their_size() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_card_is_immutable_under_its_content_hash_and_drawn_again_when_it_changes() {
-    let app = spawn_app_with_cards().await;
+async fn a_card_is_immutable_under_its_content_hash_and_drawn_again_when_it_changes(db: Db) {
+    let app = spawn_app_with_cards(db).await;
     let sharer = app.sharer().await;
     let first = app.sharing(&sharer.player).await.card_path.unwrap();
     let response = app.client.get(app.url(&first)).send().await.unwrap();
@@ -413,9 +417,8 @@ async fn a_card_is_immutable_under_its_content_hash_and_drawn_again_when_it_chan
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn the_console_shows_what_share_links_brought_and_makes_posters() {
-    let app = spawn_app_with_cards().await;
+async fn the_console_shows_what_share_links_brought_and_makes_posters(db: Db) {
+    let app = spawn_app_with_cards(db).await;
     app.create_user("ops", server::domain::Role::Operator).await;
     let sharer = app.sharer().await;
     let code = sharer.share_code.clone().unwrap();

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Db, TestApp, spawn_app};
 
 /// Writes a small build like `cargo xtask dist` makes into `dist`.
 fn write_dist(dist: &Path) {
@@ -34,7 +34,7 @@ async fn get(app: &TestApp, path: &str, accept_encoding: Option<&str>) -> reqwes
 
 #[tokio::test]
 async fn without_a_build_the_page_says_how_to_make_one() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     let response = get(&app, "/", None).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(
@@ -45,7 +45,7 @@ async fn without_a_build_the_page_says_how_to_make_one() {
 
 #[tokio::test]
 async fn the_page_is_revalidated_on_every_visit() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     write_dist(&app.config.dist);
     let response = get(&app, "/", None).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -59,7 +59,7 @@ async fn the_page_is_revalidated_on_every_visit() {
 
 #[tokio::test]
 async fn the_page_carries_its_preview_tags_compressed_when_the_browser_accepts_it() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     write_dist(&app.config.dist);
     let response = get(&app, "/", Some("gzip, deflate, br")).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -92,7 +92,7 @@ async fn the_page_carries_its_preview_tags_compressed_when_the_browser_accepts_i
 
 #[tokio::test]
 async fn hashed_files_are_precompressed_typed_and_immutable() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     write_dist(&app.config.dist);
     let cases = [
         (
@@ -154,7 +154,7 @@ async fn hashed_files_are_precompressed_typed_and_immutable() {
 
 #[tokio::test]
 async fn a_missing_file_is_404_and_not_cached() {
-    let app = spawn_app().await;
+    let app = spawn_app(Db::Sqlite).await;
     write_dist(&app.config.dist);
     let response = get(&app, "/static/game-00000000.js", Some("br")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);

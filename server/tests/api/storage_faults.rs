@@ -8,6 +8,9 @@
 //!
 //! Mounting needs root. Under `CI=true` a machine that cannot mount fails
 //! the test; elsewhere it says so and stops.
+//!
+//! SQLite only: it breaks the SQLite file itself; PostgreSQL's storage is
+//! the database server's, outside the server process.
 
 use std::fs;
 use std::io::Write as _;
@@ -18,7 +21,7 @@ use reqwest::StatusCode;
 use server::store::sqlite;
 use sim::wire::{FinishRoundRequest, Receipt, RoundStarted};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{Db, TestApp, spawn_app_with};
 
 /// Size of the filesystem: room for the ledger's first pages only.
 const DISK_MIB: u64 = 16;
@@ -199,7 +202,7 @@ async fn a_full_disk_and_a_read_only_ledger_refuse_writes_with_503_then_resume()
         return;
     };
     let data_dir = disk.mount_point.join("data");
-    let app = spawn_app_with(|config| config.data_dir = data_dir.clone()).await;
+    let app = spawn_app_with(Db::Sqlite, |config| config.data_dir = data_dir.clone()).await;
     let mut counted = Vec::new();
     for _ in 0..3 {
         counted.push(app.play_and_count(None).await);

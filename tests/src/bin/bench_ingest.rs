@@ -1,12 +1,15 @@
 //! `bench-ingest`: the ingest load generator behind `cargo xtask bench ingest`.
 //!
-//! For an empty ledger, then for one already holding 5.8 million
-//! participations (loaded through `server bulk-load`, whose time is
+//! For an empty ledger (`--repeat` times), then for one already holding 5.8
+//! million participations (loaded through `server bulk-load`, whose time is
 //! reported), it:
 //!
-//! 1. starts the real server on 127.0.0.1:0 in a temporary data directory,
-//!    with the minimum round time and the per-address limit turned off (a
-//!    load generator finishes rounds at CPU speed, all from one address);
+//! 1. starts `--processes` real servers on 127.0.0.1:0, on a SQLite ledger in
+//!    a temporary data directory or, with `--database-url`, on a scratch
+//!    database of their own on that PostgreSQL server (shared by all of them,
+//!    with one token secret), with the minimum round time and the
+//!    per-address limit turned off (a load generator finishes rounds at CPU
+//!    speed, all from one address); requests go to the servers in turn;
 //! 2. starts rounds over HTTP (measured);
 //! 3. plays each with the scripted player, ahead of the measurement (in the
 //!    field the players' phones do this work);
@@ -14,9 +17,14 @@
 //!    per second and latency p50/p99 (measured; every finish replays the log
 //!    and is durable before it is answered);
 //! 5. reads `/api/totals` (measured);
-//! 6. reads the server's peak resident memory (`VmHWM`).
+//! 6. reads the servers' peak resident memory (`VmHWM`), their metrics
+//!    (commits, rows per commit) and the CPU time the finishes cost, in the
+//!    servers and, when PostgreSQL runs on this machine, in every process of
+//!    its cluster (utime + stime from `/proc`, exited children included).
 //!
-//! Then it prints one table, with the targets of issue 4 beside the figures.
+//! Then it prints one table per run, with the targets of issue 4 beside the
+//! figures, and a summary line per ledger size (medians over the repeats)
+//! in the form of the README's table.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,6 +34,8 @@ use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use futures::StreamExt as _;
 use hdrhistogram::Histogram;
+use server::store::DatabaseUrl;
+use server::store::postgres::ScratchDatabase;
 use sim::Rules;
 use sim::wire::{FinishRoundRequest, RoundStarted};
 use tests::server_process::{ServerOptions, ServerProcess, server_binary};
@@ -33,22 +43,30 @@ use tests::server_process::{ServerOptions, ServerProcess, server_binary};
 /// The real campaign's size.
 const CAMPAIGN_PARTICIPATIONS: u64 = 5_800_000;
 
+/// The token secret the servers of one run share.
+const SECRET: &str = "bench-ingest-secret-bench-ingest-secret-0123";
+
 #[derive(Debug, Parser)]
 #[command(about = "Ingest benchmark: verified participations per second over real HTTP")]
 struct Args {
     /// The server binary (default: `server` next to this binary).
     #[arg(long)]
     server_bin: Option<PathBuf>,
-    /// Rounds finished per ledger size.
+    /// An older server binary to measure in the same session, run for run
+    /// alternately with `--server-bin`: the summary then gives both and
+    /// their ratios (SQLite, one process).
+    #[arg(long, conflicts_with_all = ["database_url", "target"])]
+    baseline_bin: Option<PathBuf>,
+    /// Rounds finished per run.
     #[arg(long, default_value_t = 20_000)]
     rounds: usize,
-    /// Requests in flight at once.
+    /// Requests in flight at once (over all servers).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    /// Participations bulk-loaded before the second run (0 skips it).
+    /// Participations bulk-loaded before the last run (0 skips it).
     #[arg(long, default_value_t = CAMPAIGN_PARTICIPATIONS)]
     preload: u64,
-    /// `/api/totals` reads per ledger size.
+    /// `/api/totals` reads per run.
     #[arg(long, default_value_t = 10_000)]
     totals_reads: usize,
     /// Longest time one measured phase may run, in seconds; requests not
@@ -58,6 +76,30 @@ struct Args {
     /// More arguments for `server serve` (e.g. `--server-arg=--batch-window-us=0`).
     #[arg(long)]
     server_arg: Vec<String>,
+    /// A PostgreSQL server to run the ledger on (each run makes a scratch
+    /// database there and drops it after), instead of SQLite.
+    #[arg(long, value_parser = server::config::parse_database_url)]
+    database_url: Option<DatabaseUrl>,
+    /// Server processes sharing the ledger (more than one needs
+    /// `--database-url`).
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// Runs on an empty ledger; the summary gives their medians.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// A school list to import into each ledger before its run (with
+    /// `--participations-per-book`, so that finishes fund and allocate
+    /// books, as in a campaign).
+    #[arg(long, requires = "participations_per_book")]
+    schools: Option<PathBuf>,
+    /// With `--schools`: one pledge of a book per this many participations,
+    /// for every book the run can fund.
+    #[arg(long, requires = "schools")]
+    participations_per_book: Option<u64>,
+    /// Drive servers already running behind this address (a reverse proxy,
+    /// a deployment) instead of starting any: no preload, no CPU figures.
+    #[arg(long, conflicts_with_all = ["database_url", "processes", "preload"])]
+    target: Option<String>,
 }
 
 /// Latencies and throughput of one measured phase.
@@ -139,51 +181,252 @@ where
 #[derive(Debug)]
 struct Run {
     ledger_before: u64,
+    processes: usize,
     starts: Measured,
     /// Time to play every round with the scripted player (not measured
     /// against a target).
     play: Duration,
     finishes: Measured,
-    /// Server CPU time spent during the finishes.
-    finish_cpu: Option<Duration>,
+    /// CPU time the servers spent during the finishes.
+    server_cpu: Option<Duration>,
+    /// CPU time PostgreSQL (every process of its cluster) spent during the
+    /// finishes, when it runs on this machine.
+    postgres_cpu: Option<Duration>,
     totals: Measured,
+    /// The largest peak resident memory of the servers.
     peak_rss_kib: Option<u64>,
-    /// The server's own metrics at the end of the run.
+    /// The servers' own metrics at the end of the run, added up.
     metrics: ServerMetrics,
 }
 
-/// Means from the server's Prometheus histograms.
-#[derive(Debug, Default)]
+impl Run {
+    /// CPU time per verified finish, in microseconds.
+    fn per_finish_us(&self, cpu: Option<Duration>) -> Option<f64> {
+        cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.finishes.ok.max(1) as f64)
+    }
+
+    /// Ledger commits per second of the finish phase.
+    fn commits_per_second(&self) -> f64 {
+        self.metrics.commits / self.finishes.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+}
+
+/// Sums from the servers' Prometheus histograms (added up over servers).
+#[derive(Debug, Default, Clone, Copy)]
 struct ServerMetrics {
-    replay_mean: Option<Duration>,
-    commit_mean: Option<Duration>,
-    rows_per_commit: Option<f64>,
+    replay_seconds: f64,
+    replays: f64,
+    commit_seconds: f64,
+    commits: f64,
+    rows: f64,
 }
 
 impl ServerMetrics {
-    /// Reads the means out of the text exposition at `/metrics`.
+    /// Reads the sums out of the text exposition at `/metrics`.
     fn parse(text: &str) -> Self {
         let value = |name: &str| {
-            text.lines().find_map(|line| {
-                line.strip_prefix(name)?
-                    .strip_prefix(' ')?
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-        };
-        let mean = |histogram: &str| {
-            let sum = value(&format!("{histogram}_sum"))?;
-            let count = value(&format!("{histogram}_count"))?;
-            (count > 0.0).then(|| sum / count)
+            text.lines()
+                .find_map(|line| {
+                    line.strip_prefix(name)?
+                        .strip_prefix(' ')?
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+                .unwrap_or(0.0)
         };
         Self {
-            replay_mean: mean("dreamfairy_replay_duration_seconds").map(Duration::from_secs_f64),
-            commit_mean: mean("dreamfairy_ledger_commit_duration_seconds")
-                .map(Duration::from_secs_f64),
-            rows_per_commit: mean("dreamfairy_ledger_batch_rows"),
+            replay_seconds: value("dreamfairy_replay_duration_seconds_sum"),
+            replays: value("dreamfairy_replay_duration_seconds_count"),
+            commit_seconds: value("dreamfairy_ledger_commit_duration_seconds_sum"),
+            commits: value("dreamfairy_ledger_commit_duration_seconds_count"),
+            rows: value("dreamfairy_ledger_batch_rows_sum"),
         }
     }
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            replay_seconds: self.replay_seconds + other.replay_seconds,
+            replays: self.replays + other.replays,
+            commit_seconds: self.commit_seconds + other.commit_seconds,
+            commits: self.commits + other.commits,
+            rows: self.rows + other.rows,
+        }
+    }
+
+    fn mean(sum: f64, count: f64) -> Option<Duration> {
+        (count > 0.0).then(|| Duration::from_secs_f64(sum / count))
+    }
+}
+
+/// Where the servers of one run keep the ledger.
+enum Ledger {
+    /// A SQLite file in this data directory.
+    Sqlite(tempfile::TempDir),
+    /// A scratch database on a PostgreSQL server; the folder holds the
+    /// servers' logs.
+    Postgres(ScratchDatabase, tempfile::TempDir),
+}
+
+impl Ledger {
+    /// A new ledger: empty, or with the campaign `--schools` and
+    /// `--participations-per-book` describe.
+    async fn new(args: &Args, binary: &Path) -> anyhow::Result<Self> {
+        let folder = tempfile::tempdir()?;
+        let ledger = match &args.database_url {
+            None => Self::Sqlite(folder),
+            Some(url) => Self::Postgres(ScratchDatabase::create(url, "bench").await?, folder),
+        };
+        if let (Some(schools), Some(per_book)) = (&args.schools, args.participations_per_book) {
+            let books = (args.rounds as u64 + args.preload).div_ceil(per_book.max(1));
+            for (subcommand, more) in [
+                (
+                    "import-schools",
+                    vec!["--file".into(), schools.display().to_string()],
+                ),
+                (
+                    "pledge",
+                    vec![
+                        "--sponsor".into(),
+                        "bench".into(),
+                        "--participations-per-book".into(),
+                        per_book.to_string(),
+                        "--books".into(),
+                        books.max(1).to_string(),
+                    ],
+                ),
+            ] {
+                let output = Command::new(binary)
+                    .arg(subcommand)
+                    .args(ledger.admin_args())
+                    .args(more)
+                    .env("RUST_LOG", "warn")
+                    .output()
+                    .with_context(|| format!("running server {subcommand}"))?;
+                ensure!(
+                    output.status.success(),
+                    "server {subcommand} failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
+        Ok(ledger)
+    }
+
+    /// The options of server `index` of a run on this ledger.
+    fn server_options(&self, index: usize) -> ServerOptions {
+        match self {
+            Self::Sqlite(folder) => ServerOptions::new(folder.path().join("data")),
+            Self::Postgres(database, folder) => {
+                ServerOptions::new(folder.path().join(format!("server-{index}"))).args([
+                    "--database-url",
+                    database.url().as_str(),
+                    "--secret",
+                    SECRET,
+                ])
+            }
+        }
+    }
+
+    /// The arguments that name this ledger to an admin subcommand.
+    fn admin_args(&self) -> Vec<String> {
+        match self {
+            Self::Sqlite(folder) => vec![
+                "--data-dir".into(),
+                folder.path().join("data").display().to_string(),
+            ],
+            Self::Postgres(database, _) => {
+                vec!["--database-url".into(), database.url().as_str().to_owned()]
+            }
+        }
+    }
+
+    /// The process id of the PostgreSQL cluster's postmaster, if it runs
+    /// on this machine.
+    async fn postmaster(&self) -> Option<u32> {
+        let Self::Postgres(database, _) = self else {
+            return None;
+        };
+        let (client, connection) =
+            tokio_postgres::connect(database.url().as_str(), tokio_postgres::NoTls)
+                .await
+                .ok()?;
+        let driver = tokio::spawn(connection);
+        let backend: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .ok()?
+            .get(0);
+        drop(client);
+        let _ = driver.await;
+        // The backend is the postmaster's child; its status names it.
+        let status = std::fs::read_to_string(format!("/proc/{backend}/status")).ok()?;
+        let parent: u32 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("PPid:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        (process_name(parent)? == "postgres").then_some(parent)
+    }
+}
+
+/// A process's name (`comm`).
+fn process_name(pid: u32) -> Option<String> {
+    Some(
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()?
+            .trim()
+            .to_owned(),
+    )
+}
+
+/// A process's CPU time (user + system), with that of its children it has
+/// reaped (a backend that exited still counts).
+fn cpu_with_children(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, so split after
+    // its closing parenthesis): utime is field 14, stime 15, cutime 16,
+    // cstime 17.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields
+        .get(11..=14)?
+        .iter()
+        .map(|field| field.parse::<u64>().ok())
+        .sum::<Option<u64>>()?;
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+}
+
+/// The CPU time of a PostgreSQL cluster so far: its postmaster (with the
+/// backends it reaped) and every process it runs now.
+fn postgres_cpu(postmaster: u32) -> Option<Duration> {
+    let mut total = cpu_with_children(postmaster)?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let parent = status
+            .lines()
+            .find_map(|line| line.strip_prefix("PPid:"))
+            .and_then(|parent| parent.trim().parse::<u32>().ok());
+        if parent == Some(postmaster) {
+            total += cpu_with_children(pid).unwrap_or_default();
+        }
+    }
+    Some(total)
+}
+
+/// The CPU time of the servers so far.
+fn servers_cpu(servers: &[ServerProcess]) -> Option<Duration> {
+    servers.iter().map(ServerProcess::cpu_time).sum()
 }
 
 /// Posts a JSON `body`; the answer's body if it is a success.
@@ -257,16 +500,28 @@ fn play_all(started: Vec<RoundStarted>) -> Vec<(String, Vec<u8>)> {
 async fn run(
     args: &Args,
     binary: &Path,
-    data_dir: &Path,
+    ledger: &Ledger,
     ledger_before: u64,
 ) -> anyhow::Result<Run> {
-    let options = ServerOptions::new(data_dir)
-        .binary(binary)
-        .without_player_limits()
-        .args(&args.server_arg)
-        .env("RUST_LOG", "warn");
-    let mut server = tokio::task::spawn_blocking(move || ServerProcess::spawn(options)).await?;
-    let base = server.base_url().to_owned();
+    let mut servers = Vec::with_capacity(args.processes);
+    for index in 0..args.processes * usize::from(args.target.is_none()) {
+        let options = ledger
+            .server_options(index)
+            .binary(binary)
+            .without_player_limits()
+            .args(&args.server_arg)
+            .env("RUST_LOG", "warn");
+        servers.push(tokio::task::spawn_blocking(move || ServerProcess::spawn(options)).await?);
+    }
+    let bases: Vec<String> = match &args.target {
+        Some(target) => vec![target.trim_end_matches('/').to_owned()],
+        None => servers
+            .iter()
+            .map(|server| server.base_url().to_owned())
+            .collect(),
+    };
+    // Requests go to the servers in turn, as a round-robin proxy would.
+    let base = |request: usize| bases[request % bases.len()].clone();
     let http = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(args.concurrency)
@@ -274,8 +529,8 @@ async fn run(
     let max_time = Duration::from_secs(args.max_phase_secs);
 
     let start_requests: Vec<_> = (0..args.rounds)
-        .map(|_| {
-            let (http, url) = (http.clone(), format!("{base}/api/rounds"));
+        .map(|request| {
+            let (http, url) = (http.clone(), format!("{}/api/rounds", base(request)));
             async move {
                 let body = post_json(&http, url, None, b"{}".to_vec()).await?;
                 serde_json::from_slice::<RoundStarted>(&body).map_err(|err| err.to_string())
@@ -290,21 +545,31 @@ async fn run(
 
     let finish_requests: Vec<_> = finishes_to_send
         .into_iter()
-        .map(|(round_id, body)| {
-            let (http, url) = (http.clone(), format!("{base}/api/rounds/{round_id}/finish"));
+        .enumerate()
+        .map(|(request, (round_id, body))| {
+            let (http, url) = (
+                http.clone(),
+                format!("{}/api/rounds/{round_id}/finish", base(request)),
+            );
             async move { post_json(&http, url, Some(round_id), body).await.map(drop) }
         })
         .collect();
-    let cpu_before = server.cpu_time();
+    let postmaster = ledger.postmaster().await;
+    let server_cpu_before = servers_cpu(&servers).filter(|_| !servers.is_empty());
+    let postgres_cpu_before = postmaster.and_then(postgres_cpu);
     let (finishes, _) = drive(finish_requests, args.concurrency, max_time).await;
-    let finish_cpu = server
-        .cpu_time()
-        .zip(cpu_before)
+    let server_cpu = servers_cpu(&servers)
+        .filter(|_| !servers.is_empty())
+        .zip(server_cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let postgres_cpu = postmaster
+        .and_then(postgres_cpu)
+        .zip(postgres_cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
 
     let totals_requests: Vec<_> = (0..args.totals_reads)
-        .map(|_| {
-            let (http, url) = (http.clone(), format!("{base}/api/totals"));
+        .map(|request| {
+            let (http, url) = (http.clone(), format!("{}/api/totals", base(request)));
             async move {
                 let response = http.get(url).send().await.map_err(|err| err.to_string())?;
                 let status = response.status();
@@ -319,40 +584,48 @@ async fn run(
         .collect();
     let (totals, _) = drive(totals_requests, args.concurrency.min(8), max_time).await;
 
-    let peak_rss_kib = server.peak_rss_kib();
-    let metrics_text = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let metrics = ServerMetrics::parse(&metrics_text);
-    let status = tokio::task::spawn_blocking(move || server.terminate()).await?;
-    ensure!(
-        status.success(),
-        "the server did not shut down cleanly: {status}"
-    );
+    let peak_rss_kib = servers.iter().filter_map(ServerProcess::peak_rss_kib).max();
+    let mut metrics = ServerMetrics::default();
+    for base in &bases {
+        let text = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        metrics = metrics.add(ServerMetrics::parse(&text));
+    }
+    for mut server in servers {
+        let status = tokio::task::spawn_blocking(move || server.terminate()).await?;
+        ensure!(
+            status.success(),
+            "a server did not shut down cleanly: {status}"
+        );
+    }
     Ok(Run {
         ledger_before,
+        processes: args.processes,
         starts,
         play,
         finishes,
-        finish_cpu,
+        server_cpu,
+        postgres_cpu,
         totals,
         peak_rss_kib,
         metrics,
     })
 }
 
-/// `server bulk-load`: returns the participations loaded and the wall time.
-fn bulk_load(binary: &Path, data_dir: &Path, count: u64) -> anyhow::Result<(u64, Duration)> {
+/// `server bulk-load` on `ledger`: returns the participations loaded and
+/// the wall time.
+fn bulk_load(binary: &Path, ledger: &Ledger, count: u64) -> anyhow::Result<(u64, Duration)> {
     let began = Instant::now();
     let output = Command::new(binary)
         .arg("bulk-load")
-        .arg("--data-dir")
-        .arg(data_dir)
+        .args(ledger.admin_args())
         .arg("--count")
         .arg(count.to_string())
+        .env("RUST_LOG", "warn")
         .output()
         .context("running server bulk-load")?;
     let elapsed = began.elapsed();
@@ -374,11 +647,16 @@ fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "NOT met" }
 }
 
+/// `value` in microseconds, or `?`.
+fn micros(value: Option<f64>) -> String {
+    value.map_or("n/a".into(), |us| format!("{us:.0} us"))
+}
+
 fn print_run(run: &Run) {
     println!();
     println!(
-        "ledger holding {} participations before the run",
-        run.ledger_before
+        "ledger holding {} participations before the run, {} server process(es)",
+        run.ledger_before, run.processes
     );
     println!(
         "  {:<34} {:>9} {:>10} {:>9} {:>9} {:>7}",
@@ -406,24 +684,22 @@ fn print_run(run: &Run) {
         "  scripted play of the rounds, ahead of the finishes: {:.1} s (not measured)",
         run.play.as_secs_f64()
     );
-    if let Some(cpu) = run.finish_cpu {
-        println!(
-            "  server CPU per verified finish: {:.0} us",
-            cpu.as_secs_f64() * 1e6 / run.finishes.ok.max(1) as f64
-        );
-    }
-    let micros = |mean: Option<Duration>| {
-        mean.map_or("?".into(), |mean| {
-            format!("{:.0} us", mean.as_secs_f64() * 1e6)
-        })
-    };
     println!(
-        "  server means: replay {}, ledger commit {}, {} rows per commit",
-        micros(run.metrics.replay_mean),
-        micros(run.metrics.commit_mean),
-        run.metrics
-            .rows_per_commit
-            .map_or("?".into(), |rows| format!("{rows:.1}")),
+        "  CPU per verified finish: servers {}, PostgreSQL {}",
+        micros(run.per_finish_us(run.server_cpu)),
+        match run.postgres_cpu {
+            Some(_) => micros(run.per_finish_us(run.postgres_cpu)),
+            None => "n/a".into(),
+        }
+    );
+    let metrics = &run.metrics;
+    let mean_us = |mean: Option<Duration>| micros(mean.map(|mean| mean.as_secs_f64() * 1e6));
+    println!(
+        "  servers' means: replay {}, ledger commit {}, {:.1} rows per commit; {:.0} commits per second",
+        mean_us(ServerMetrics::mean(metrics.replay_seconds, metrics.replays)),
+        mean_us(ServerMetrics::mean(metrics.commit_seconds, metrics.commits)),
+        metrics.rows / metrics.commits.max(1.0),
+        run.commits_per_second(),
     );
     match run.peak_rss_kib {
         Some(kib) => println!("  server peak RSS (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
@@ -437,6 +713,44 @@ fn print_run(run: &Run) {
     );
 }
 
+/// The median of `values` (the lower middle one for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values
+        .get(values.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// One line of the README's table: medians over `runs`.
+fn print_summary(backend: &str, runs: &[Run]) {
+    let Some(first) = runs.first() else {
+        return;
+    };
+    let of = |value: fn(&Run) -> f64| median(runs.iter().map(value).collect());
+    let cpu = |value: fn(&Run) -> Option<f64>| {
+        let values: Vec<f64> = runs.iter().filter_map(value).collect();
+        if values.is_empty() {
+            "n/a".to_owned()
+        } else {
+            format!("{:.0}", median(values))
+        }
+    };
+    println!(
+        "| {backend} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {:.0} | {:.1} |",
+        first.processes,
+        first.ledger_before,
+        runs.len(),
+        of(|run| run.finishes.per_second()),
+        of(|run| run.finishes.quantile_ms(0.5)),
+        of(|run| run.finishes.quantile_ms(0.99)),
+        cpu(|run| run.per_finish_us(run.server_cpu)),
+        cpu(|run| run.per_finish_us(run.postgres_cpu)),
+        of(Run::commits_per_second),
+        of(|run| run.metrics.rows / run.metrics.commits.max(1.0)),
+    );
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -446,33 +760,129 @@ async fn main() -> anyhow::Result<()> {
         "no server binary at {}: run `cargo build --release -p server`",
         binary.display()
     );
+    ensure!(
+        args.processes >= 1 && (args.processes == 1 || args.database_url.is_some()),
+        "--processes {} needs --database-url: only PostgreSQL is shared by several processes",
+        args.processes
+    );
+    let backend = match (&args.target, &args.database_url) {
+        (Some(target), _) => format!("the servers behind {target}"),
+        (None, None) => "SQLite".to_owned(),
+        (None, Some(url)) => format!("PostgreSQL ({url})"),
+    };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "bench-ingest: {} rounds per run, {} in flight, {cores} cores shared by server and load generator, server {}",
+        "bench-ingest: {} rounds per run, {} in flight, {} server process(es) on {backend}, \
+         {cores} cores shared by servers, database and load generator, server {}",
         args.rounds,
         args.concurrency,
+        args.processes,
         binary.display()
     );
 
-    let empty = tempfile::tempdir()?;
-    let first = run(&args, &binary, &empty.path().join("data"), 0).await?;
-    print_run(&first);
-    drop(empty);
-
-    if args.preload > 0 {
-        let loaded_dir = tempfile::tempdir()?;
-        let data_dir = loaded_dir.path().join("data");
-        std::fs::create_dir_all(&data_dir)?;
-        let (loaded, elapsed) = bulk_load(&binary, &data_dir, args.preload)?;
-        println!();
-        println!(
-            "bulk load of {loaded} participations (server bulk-load): {:.1} s, {:.0} per second; target < 60 s for 5.8 million: {}",
-            elapsed.as_secs_f64(),
-            loaded as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
-            verdict(args.preload < CAMPAIGN_PARTICIPATIONS || elapsed < Duration::from_secs(60)),
+    // The builds measured, the baseline (if any) first: each run of one is
+    // followed by the same run of the other, so both see the same machine.
+    let mut builds: Vec<(&str, PathBuf)> = Vec::new();
+    if let Some(baseline) = &args.baseline_bin {
+        ensure!(
+            baseline.is_file(),
+            "no baseline binary at {}",
+            baseline.display()
         );
-        let second = run(&args, &binary, &data_dir, loaded).await?;
-        print_run(&second);
+        builds.push(("before", baseline.clone()));
+    }
+    builds.push(("after", binary.clone()));
+    let labelled = builds.len() > 1;
+
+    let mut empty_runs: Vec<Vec<Run>> = builds.iter().map(|_| Vec::new()).collect();
+    for _ in 0..args.repeat.max(1) {
+        for ((label, binary), runs) in builds.iter().zip(&mut empty_runs) {
+            // With --target the servers' ledger is theirs; this one goes unused.
+            let ledger = Ledger::new(&args, binary).await?;
+            let empty = run(&args, binary, &ledger, 0).await?;
+            if labelled {
+                println!("\n[{label}] {}", binary.display());
+            }
+            print_run(&empty);
+            runs.push(empty);
+        }
+    }
+
+    let mut loaded_runs: Vec<Vec<Run>> = builds.iter().map(|_| Vec::new()).collect();
+    if args.preload > 0 && args.target.is_none() {
+        for ((label, binary), runs) in builds.iter().zip(&mut loaded_runs) {
+            // Each build loads its own ledger: an older one may not read a
+            // newer schema.
+            let ledger = Ledger::new(&args, binary).await?;
+            let (loaded, elapsed) = bulk_load(binary, &ledger, args.preload)?;
+            println!();
+            if labelled {
+                println!("[{label}] {}", binary.display());
+            }
+            println!(
+                "bulk load of {loaded} participations (server bulk-load): {:.1} s, {:.0} per second; target < 60 s for 5.8 million: {}",
+                elapsed.as_secs_f64(),
+                loaded as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+                verdict(
+                    args.preload < CAMPAIGN_PARTICIPATIONS || elapsed < Duration::from_secs(60)
+                ),
+            );
+            let second = run(&args, binary, &ledger, loaded).await?;
+            print_run(&second);
+            runs.push(second);
+        }
+    }
+
+    println!("summary (medians over the runs of each ledger size):");
+    println!(
+        "| backend | processes | ledger before | runs | verified finishes/s | p50 ms | p99 ms | \
+         server CPU us/finish | PostgreSQL CPU us/finish | commits/s | rows/commit |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for runs in [&empty_runs, &loaded_runs] {
+        for ((label, _), runs) in builds.iter().zip(runs) {
+            let backend = if labelled {
+                format!("{backend} ({label})")
+            } else {
+                backend.to_owned()
+            };
+            print_summary(&backend, runs);
+        }
+    }
+    if labelled {
+        println!();
+        println!("after / before (medians of the same session; > 1 is more):");
+        for runs in [&empty_runs, &loaded_runs] {
+            if let [before, after] = runs.as_slice() {
+                print_ratios(before, after);
+            }
+        }
     }
     Ok(())
+}
+
+/// The medians of `after` over those of `before`, for one ledger size.
+fn print_ratios(before: &[Run], after: &[Run]) {
+    let (Some(first), false) = (after.first(), before.is_empty()) else {
+        return;
+    };
+    let median_of = |runs: &[Run], value: &dyn Fn(&Run) -> Option<f64>| {
+        let values: Vec<f64> = runs.iter().filter_map(value).collect();
+        (!values.is_empty()).then(|| median(values))
+    };
+    let ratio = |value: &dyn Fn(&Run) -> Option<f64>| match (
+        median_of(before, value),
+        median_of(after, value),
+    ) {
+        (Some(before), Some(after)) if before > 0.0 => format!("x{:.2}", after / before),
+        _ => "n/a".to_owned(),
+    };
+    println!(
+        "  ledger before {}: verified finishes/s {}, p50 {}, p99 {}, server CPU per finish {}",
+        first.ledger_before,
+        ratio(&|run| Some(run.finishes.per_second())),
+        ratio(&|run| Some(run.finishes.quantile_ms(0.5))),
+        ratio(&|run| Some(run.finishes.quantile_ms(0.99))),
+        ratio(&|run| run.per_finish_us(run.server_cpu)),
+    );
 }

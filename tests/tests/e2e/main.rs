@@ -7,5 +7,6 @@ mod admin;
 mod browser_smoke;
 mod crash;
 mod gameplay;
+mod scale_out;
 mod session;
 mod sharing;

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rand::{Rng as _, SeedableRng as _};
 use rusqlite::{Connection, OpenFlags, Transaction, params};
 use sim::wire::{RejectReason, SchoolRef};
 use tokio::sync::oneshot;
@@ -26,16 +25,18 @@ use super::admin::{
     ShipmentRecord, Unshipped, User, Window,
 };
 use super::backend::{
-    AccountChanges, AccountsWrite, AllocationTables, Backend, Changes, ConsoleRead, Head,
-    LedgerRead, LedgerWrite, PlayerRow, Result, SchoolKey, ShareCodeRow, ShareDelta,
+    AccountChanges, AccountsWrite, AllocationSince, AllocationTables, Backend, Changes,
+    ConsoleRead, Head, LedgerRead, LedgerWrite, PlayerRow, Result, SchoolKey, ShareCodeRow,
+    ShareDelta,
 };
+use super::bulk::{BulkLoadReport, CheckFacts, DayRecount, LedgerCheck, Synthetic, SyntheticLoad};
 use super::ledger::Ledger;
 use super::writer::WriterConfig;
 use super::{Participation, Store, StoreError, backend_error};
 use crate::allocation::{
     BookRecord, BookState, ListedSchool, Pledge, SchoolListVersion, SchoolTally,
 };
-use crate::domain::{ChinaDay, PlayerId, RoundId, ShareCode, UserName};
+use crate::domain::{PlayerId, RoundId, ShareCode, UserName};
 use crate::metrics::LedgerMetrics;
 
 /// The ledger's file name inside the data directory.
@@ -362,6 +363,11 @@ impl<C: RunQuery> LedgerRead for C {
         self.run(queries::allocation_tables).await
     }
 
+    async fn allocation_since(&mut self, funded: u64) -> Result<AllocationSince> {
+        self.run(move |conn| queries::allocation_since(conn, funded))
+            .await
+    }
+
     async fn book_schools(&mut self, books: Vec<u64>) -> Result<HashMap<u64, SchoolRef>> {
         self.run(move |conn| queries::book_schools(conn, &books))
             .await
@@ -625,16 +631,6 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
 }
 
-/// The last participation number (0 for an empty ledger).
-fn last_number(conn: &Connection) -> Result<u64> {
-    conn.query_row(
-        "SELECT COALESCE(MAX(seq), 0) FROM participations",
-        [],
-        |row| row.get(0),
-    )
-    .map_err(backend_error)
-}
-
 /// A read-only connection to `path`, waiting up to 5 s for a lock.
 fn open_read_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -678,29 +674,9 @@ pub struct BackupReport {
     pub bytes: u64,
 }
 
-/// What [`bulk_load`] did.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct BulkLoadReport {
-    /// Participations appended.
-    pub loaded: u64,
-    /// Number of the first one appended.
-    pub first_number: u64,
-    /// Number of the last one appended (= the ledger total afterwards).
-    pub last_number: u64,
-    /// Wall time of the load, in seconds.
-    pub elapsed_secs: f64,
-}
-
-/// Appends `count` synthetic participations (for benchmarks and
-/// rehearsals) through the same schema, numbering and tallies as the
-/// writer, as fast as SQLite allows. The server must not be running on
-/// this ledger.
-///
-/// Rounds are spread evenly over the `days` China days before `now_ms`;
-/// players play one to three rounds each; one in ten comes through one
-/// of 500 poster codes (created, labelled `bulk-load N`); `seed` makes it
-/// repeatable. Synthetic players get no share code of their own (they get
-/// one if they are counted again, like players from before share codes).
+/// Appends `count` synthetic participations ([`SyntheticLoad`]) through
+/// the same schema, numbering and tallies as the writer, as fast as SQLite
+/// allows. The server must not be running on this ledger.
 ///
 /// Speed comes from doing it all in one transaction with the
 /// participation indexes dropped and rebuilt at the end (one sort instead
@@ -714,7 +690,6 @@ pub fn bulk_load(
     now_ms: u64,
     seed: u64,
 ) -> Result<BulkLoadReport> {
-    const DAY_MS: u64 = 24 * 60 * 60 * 1000;
     let started = Instant::now();
     let mut conn = open_writer_connection(path)?;
     set_journal_mode(&conn, "delete")?;
@@ -726,28 +701,21 @@ pub fn bulk_load(
         .map_err(backend_error)?;
 
     let tx = conn.transaction().map_err(backend_error)?;
-    let first_number = last_number(&tx)? + 1;
+    let head = queries::head(&tx).map_err(backend_error)?;
+    let first_number = head.next_number;
     let indexes = drop_participation_indexes(&tx)?;
-    let span_ms = u64::from(days.max(1)) * DAY_MS;
-    let start_ms = now_ms.saturating_sub(span_ms);
-    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
-    let codes: Vec<ShareCode> = (0..500)
-        .map(|_| ShareCode::from_bits(rng.random()))
-        .collect();
+    let load = SyntheticLoad::new(first_number, count, days, now_ms, seed);
+    let tallies = queries::day_tallies(&tx, &load.days()).map_err(backend_error)?;
+    let mut load = load.with_day_tallies(tallies);
     {
         let mut poster = tx
             .prepare("INSERT OR IGNORE INTO share_codes (code, label) VALUES (?1, ?2)")
             .map_err(backend_error)?;
-        for (n, code) in codes.iter().enumerate() {
+        for code in load.poster_codes() {
             poster
-                .execute(params![code.as_str(), format!("bulk-load {n}")])
+                .execute(params![code.code.as_str(), code.label])
                 .map_err(backend_error)?;
         }
-    }
-    let mut player = SyntheticPlayer::new(PlayerId::from_bytes(rng.random()), first_number);
-    let mut rounds_left_for_player = 0u32;
-    let mut tallies = Changes::new(now_ms);
-    {
         let mut insert = tx
             .prepare(queries::INSERT_PARTICIPATION)
             .map_err(backend_error)?;
@@ -757,79 +725,27 @@ pub fn bulk_load(
                  VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(backend_error)?;
-        for loaded in 0..count {
-            let number = first_number + loaded;
-            // In u128: span x count can pass u64 for very large loads.
-            let offset_ms = u128::from(span_ms) * u128::from(loaded) / u128::from(count);
-            let finished_at_ms = start_ms + u64::try_from(offset_ms).unwrap_or(span_ms);
-            let day = ChinaDay::from_unix_ms(finished_at_ms);
-            let day_count = match tallies.day_counts.get(&day.number()) {
-                Some(count) => count + 1,
-                None => {
-                    let before =
-                        queries::day_tallies(&tx, &[day.number()]).map_err(backend_error)?;
-                    before.first().copied().unwrap_or(0) + 1
+        for item in load.by_ref() {
+            match item {
+                Synthetic::Participation(row) => {
+                    queries::insert_participation(&mut insert, &row).map_err(backend_error)?;
                 }
-            };
-            tallies.day_counts.insert(day.number(), day_count);
-            if rounds_left_for_player == 0 {
-                if loaded > 0 {
-                    player.insert(&mut insert_player)?;
+                Synthetic::Player(player) => {
+                    insert_player
+                        .execute(params![
+                            player.id.to_bytes(),
+                            player.participations,
+                            player.latest,
+                            player.referred_by.as_ref().map(ShareCode::as_str),
+                        ])
+                        .map_err(backend_error)?;
                 }
-                player = SyntheticPlayer::new(PlayerId::from_bytes(rng.random()), number);
-                rounds_left_for_player = rng.random_range(1..=3);
             }
-            rounds_left_for_player -= 1;
-            let referral = rng
-                .random_ratio(1, 10)
-                .then(|| codes[rng.random_range(0..codes.len())]);
-            let first_round = player.participations == 0;
-            player.participations += 1;
-            if let Some(code) = referral {
-                let delta = ShareDelta {
-                    referred_players: u64::from(first_round),
-                    participations: 1,
-                };
-                if first_round {
-                    player.referred_by = Some(code);
-                }
-                let tally = tallies.share_increments.entry(code).or_default();
-                tally.referred_players += delta.referred_players;
-                tally.participations += delta.participations;
-                tallies.share_totals.referred_players += delta.referred_players;
-                tallies.share_totals.participations += delta.participations;
-            }
-            let books_caught: u32 = rng.random_range(10..=30);
-            insert
-                .execute(params![
-                    number,
-                    RoundId::from_bytes(rng.random()).to_bytes(),
-                    player.id.to_bytes(),
-                    referral.as_ref().map(ShareCode::as_str),
-                    finished_at_ms,
-                    day.number(),
-                    day_count,
-                    books_caught * 10,
-                    books_caught,
-                    sim::Rules::CURRENT.round_ticks,
-                    rng.random::<u64>().cast_signed(),
-                    sim::RULES_VERSION,
-                    format!("bulk-{number}"),
-                    rng.random::<[u8; 32]>(),
-                ])
-                .map_err(backend_error)?;
-        }
-        if count > 0 {
-            player.insert(&mut insert_player)?;
         }
     }
-    queries::apply_tallies(&tx, &tallies).map_err(backend_error)?;
-    let head = queries::head(&tx).map_err(backend_error)?;
-    tx.execute(
-        "UPDATE ledger_head SET next_number = ?1, revision = ?2 WHERE id = 1",
-        params![first_number + count, head.revision + 1],
-    )
-    .map_err(backend_error)?;
+    let changes = load.finish(head);
+    queries::apply_tallies(&tx, &changes).map_err(backend_error)?;
+    queries::set_head(&tx, changes.head).map_err(backend_error)?;
     for sql in &indexes {
         tx.execute_batch(sql).map_err(backend_error)?;
     }
@@ -841,38 +757,6 @@ pub fn bulk_load(
         last_number: first_number + count - 1,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })
-}
-
-/// A synthetic player of [`bulk_load`], whose rounds are consecutive.
-struct SyntheticPlayer {
-    id: PlayerId,
-    first_number: u64,
-    participations: u64,
-    referred_by: Option<ShareCode>,
-}
-
-impl SyntheticPlayer {
-    fn new(id: PlayerId, first_number: u64) -> Self {
-        Self {
-            id,
-            first_number,
-            participations: 0,
-            referred_by: None,
-        }
-    }
-
-    /// Writes the player's row once their rounds are all loaded.
-    fn insert(&self, statement: &mut rusqlite::Statement<'_>) -> Result<()> {
-        statement
-            .execute(params![
-                self.id.to_bytes(),
-                self.participations,
-                self.first_number + self.participations - 1,
-                self.referred_by.as_ref().map(ShareCode::as_str),
-            ])
-            .map_err(backend_error)?;
-        Ok(())
-    }
 }
 
 /// Switches the journal mode (needs the only connection to the file).
@@ -912,227 +796,124 @@ fn drop_participation_indexes(tx: &Transaction<'_>) -> Result<Vec<String>> {
     Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
-/// The result of [`SqliteStore::check`]: the ledger recounted from its rows.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct LedgerCheck {
-    /// Rows in the ledger.
-    pub participations: u64,
-    /// Smallest participation number (0 when empty).
-    pub first_number: u64,
-    /// Largest participation number (0 when empty).
-    pub last_number: u64,
-    /// Distinct round ids.
-    pub distinct_rounds: u64,
-    /// Rejections recorded.
-    pub rejections: u64,
-    /// Every broken invariant, in words; empty for a sound ledger.
-    pub problems: Vec<String>,
-}
-
 /// Recounts the ledger at `path` (read-only, scanning every row) and
-/// checks its invariants: numbers contiguous from 1, each round once,
-/// every tally equal to a recount of the rows, each day's running
-/// counts 1..=n. For audits and the crash test; never on a hot path.
+/// checks its invariants ([`CheckFacts::check`]). For audits and the crash
+/// test; never on a hot path.
 pub fn check(path: &Path) -> Result<LedgerCheck> {
     let conn = open_read_connection(path)?;
-    let mut check = conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0), COUNT(DISTINCT round_id) \
-                 FROM participations",
-                [],
-                |row| {
-                    Ok(LedgerCheck {
-                        participations: row.get(0)?,
-                        first_number: row.get(1)?,
-                        last_number: row.get(2)?,
-                        distinct_rounds: row.get(3)?,
-                        ..LedgerCheck::default()
-                    })
-                },
-            )
-            .map_err(backend_error)?;
-    check.rejections = conn
+    let mut facts = conn
+        .query_row(
+            "SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0), \
+             COUNT(DISTINCT round_id) FROM participations",
+            [],
+            |row| {
+                Ok(CheckFacts {
+                    participations: row.get(0)?,
+                    first_number: row.get(1)?,
+                    last_number: row.get(2)?,
+                    distinct_rounds: row.get(3)?,
+                    ..CheckFacts::default()
+                })
+            },
+        )
+        .map_err(backend_error)?;
+    facts.rejections = conn
         .query_row("SELECT COUNT(*) FROM rejections", [], |row| row.get(0))
         .map_err(backend_error)?;
-
-    let problems = &mut check.problems;
-    if check.participations > 0
-        && (check.first_number != 1 || check.last_number != check.participations)
-    {
-        problems.push(format!(
-            "participation numbers are not contiguous from 1: {} rows numbered {}..={}",
-            check.participations, check.first_number, check.last_number
-        ));
-    }
-    if check.distinct_rounds != check.participations {
-        problems.push(format!(
-            "{} rows but {} distinct rounds",
-            check.participations, check.distinct_rounds
-        ));
-    }
-
-    let grouped = |sql: &str| -> Result<BTreeMap<String, (u64, u64, u64)>> {
-        let mut statement = conn.prepare(sql).map_err(backend_error)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, rusqlite::types::Value>(0)?,
-                    (row.get(1)?, row.get(2)?, row.get(3)?),
-                ))
-            })
-            .map_err(backend_error)?;
-        rows.map(|row| {
-            row.map(|(key, counts)| (format!("{key:?}"), counts))
-                .map_err(backend_error)
-        })
-        .collect()
-    };
-    let compare = |problems: &mut Vec<String>,
-                   what: &str,
-                   recount: &BTreeMap<String, (u64, u64, u64)>,
-                   tally: &BTreeMap<String, (u64, u64, u64)>| {
-        for key in recount.keys().chain(tally.keys()) {
-            let counted = recount.get(key).map_or(0, |counts| counts.0);
-            let tallied = tally.get(key).map_or(0, |counts| counts.0);
-            if counted != tallied {
-                problems.push(format!(
-                    "{what} {key}: {counted} rows but the tally says {tallied}"
-                ));
-            }
-        }
-    };
-
-    let days = grouped(
-        "SELECT day, COUNT(*), MAX(day_count), COUNT(DISTINCT day_count) FROM participations GROUP BY day",
+    facts.day_rows = grouped(
+        &conn,
+        "SELECT day, COUNT(*), MAX(day_count), COUNT(DISTINCT day_count) \
+         FROM participations GROUP BY day",
+        |row| {
+            Ok((
+                row.get(0)?,
+                DayRecount {
+                    rows: row.get(1)?,
+                    max_day_count: row.get(2)?,
+                    distinct_day_counts: row.get(3)?,
+                },
+            ))
+        },
     )?;
-    compare(
-        problems,
-        "day",
-        &days,
-        &grouped("SELECT day, participations, 0, 0 FROM day_tallies")?,
-    );
-    for (day, (rows, max_count, distinct_counts)) in &days {
-        if max_count != rows || distinct_counts != rows {
-            problems.push(format!("day {day}: running counts are not 1..={rows}"));
-        }
-    }
-    compare(
-        problems,
-        "share code",
-        &grouped(
-            "SELECT referral, COUNT(*), 0, 0 FROM participations WHERE referral IS NOT NULL GROUP BY referral",
-        )?,
-        &grouped("SELECT code, participations, 0, 0 FROM share_codes WHERE participations > 0")?,
-    );
-    compare(
-        problems,
-        "referring code",
-        &grouped(
-            "SELECT referred_by, COUNT(*), 0, 0 FROM players WHERE referred_by IS NOT NULL GROUP BY referred_by",
-        )?,
-        &grouped(
-            "SELECT code, referred_players, 0, 0 FROM share_codes WHERE referred_players > 0",
-        )?,
-    );
-    compare(
-        problems,
-        "player",
-        &grouped("SELECT player, COUNT(*), MAX(seq), 0 FROM participations GROUP BY player")?,
-        &grouped("SELECT player, participations, latest, 0 FROM players")?,
-    );
-    compare(
-        problems,
-        "rejection reason",
-        &grouped("SELECT reason, COUNT(*), 0, 0 FROM rejections GROUP BY reason")?,
-        &grouped("SELECT reason, rejections, 0, 0 FROM rejection_tallies")?,
-    );
-    let (code_participations, code_referred): (u64, u64) = conn
+    facts.day_tallies = grouped(
+        &conn,
+        "SELECT day, participations FROM day_tallies",
+        pair::<i64>,
+    )?;
+    facts.share_code_rows = grouped(
+        &conn,
+        "SELECT referral, COUNT(*) FROM participations WHERE referral IS NOT NULL \
+         GROUP BY referral",
+        pair::<String>,
+    )?;
+    facts.share_code_tallies = grouped(
+        &conn,
+        "SELECT code, participations FROM share_codes WHERE participations > 0",
+        pair::<String>,
+    )?;
+    facts.referring_rows = grouped(
+        &conn,
+        "SELECT referred_by, COUNT(*) FROM players WHERE referred_by IS NOT NULL \
+         GROUP BY referred_by",
+        pair::<String>,
+    )?;
+    facts.referring_tallies = grouped(
+        &conn,
+        "SELECT code, referred_players FROM share_codes WHERE referred_players > 0",
+        pair::<String>,
+    )?;
+    let player_counts = |row: &rusqlite::Row<'_>| {
+        Ok((
+            PlayerId::from_bytes(row.get(0)?),
+            (row.get::<_, u64>(1)?, row.get::<_, u64>(2)?),
+        ))
+    };
+    facts.player_rows = grouped(
+        &conn,
+        "SELECT player, COUNT(*), MAX(seq) FROM participations GROUP BY player",
+        player_counts,
+    )?;
+    facts.player_tallies = grouped(
+        &conn,
+        "SELECT player, participations, latest FROM players",
+        player_counts,
+    )?;
+    facts.share_code_sums = conn
         .query_row(
-            "SELECT COALESCE(SUM(participations), 0), COALESCE(SUM(referred_players), 0) FROM share_codes",
+            "SELECT COALESCE(SUM(participations), 0), COALESCE(SUM(referred_players), 0) \
+             FROM share_codes",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .map_err(backend_error)?;
     let totals = queries::share_totals(&conn).map_err(backend_error)?;
-    if (totals.participations, totals.referred_players) != (code_participations, code_referred) {
-        problems.push(format!(
-            "the share codes add up to {code_participations} participations and {code_referred} \
-             referred players, but the campaign's tallies say {} and {}",
-            totals.participations, totals.referred_players
-        ));
-    }
-    let head = queries::head(&conn).map_err(backend_error)?;
-    if head.next_number != check.last_number + 1 {
-        check.problems.push(format!(
-            "the head says the next number is {} after {} participations",
-            head.next_number, check.last_number
-        ));
-    }
-    Ok(check)
+    facts.share_totals = (totals.participations, totals.referred_players);
+    facts.rejection_rows = grouped(
+        &conn,
+        "SELECT reason, COUNT(*) FROM rejections GROUP BY reason",
+        pair::<String>,
+    )?;
+    facts.rejection_tallies = grouped(
+        &conn,
+        "SELECT reason, rejections FROM rejection_tallies",
+        pair::<String>,
+    )?;
+    facts.head = Some(queries::head(&conn).map_err(backend_error)?);
+    Ok(facts.check())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A key and a count.
+fn pair<K: rusqlite::types::FromSql>(row: &rusqlite::Row<'_>) -> rusqlite::Result<(K, u64)> {
+    Ok((row.get(0)?, row.get(1)?))
+}
 
-    #[test]
-    fn a_bulk_loaded_ledger_passes_its_check() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
-        let now_ms = 1_700_000_000_000;
-        let first = bulk_load(&path, 1_000, 3, now_ms, 7).unwrap();
-        let second = bulk_load(&path, 500, 1, now_ms, 8).unwrap();
-        assert_eq!(
-            (first.first_number, first.last_number),
-            (1, 1_000),
-            "first load numbers"
-        );
-        assert_eq!(
-            (second.first_number, second.last_number),
-            (1_001, 1_500),
-            "second load continues"
-        );
-        let check = check(&path).unwrap();
-        assert_eq!(check.participations, 1_500, "every loaded row is there");
-        let conn = Connection::open(&path).unwrap();
-        let indexes: u32 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'participations'",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
-        assert_eq!(
-            indexes, 2,
-            "the bulk path rebuilds the round and player indexes"
-        );
-        let journal: String = conn
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(journal, "wal", "and leaves the ledger in WAL mode");
-        assert!(
-            check.problems.is_empty(),
-            "a bulk load keeps every invariant: {:?}",
-            check.problems
-        );
-    }
-
-    #[test]
-    fn the_check_notices_a_gap_and_a_wrong_tally() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
-        bulk_load(&path, 100, 1, 1_700_000_000_000, 1).unwrap();
-        let conn = Connection::open(&path).unwrap();
-        conn.execute("DELETE FROM participations WHERE seq = 50", [])
-            .unwrap();
-        let problems = check(&path).unwrap().problems;
-        assert!(
-            problems.iter().any(|p| p.contains("not contiguous")),
-            "gap not noticed: {problems:?}"
-        );
-        assert!(
-            problems.iter().any(|p| p.contains("the tally says")),
-            "tally drift not noticed: {problems:?}"
-        );
-    }
+/// The rows of `sql`, each turned into a key and a value by `read`.
+fn grouped<K: Ord, V>(
+    conn: &Connection,
+    sql: &str,
+    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<(K, V)>,
+) -> Result<BTreeMap<K, V>> {
+    let mut statement = conn.prepare(sql).map_err(backend_error)?;
+    let rows = statement.query_map([], read).map_err(backend_error)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(backend_error)
 }

@@ -15,7 +15,8 @@ use crate::error::{reason_from_name, reason_name};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint};
 use crate::store::Participation;
 use crate::store::backend::{
-    AllocationTables, Changes, Head, PlayerRow, SchoolKey, ShareCodeRow, ShareDelta,
+    AllocationSince, AllocationTables, Changes, Head, NewRow, PlayerRow, SchoolKey, ShareCodeRow,
+    ShareDelta,
 };
 
 /// `SELECT` of every column [`participation_from_row`] reads, followed by
@@ -205,6 +206,25 @@ pub(super) fn allocation_tables(conn: &Connection) -> rusqlite::Result<Allocatio
         funded,
         seats,
         latest_list,
+    })
+}
+
+pub(super) fn allocation_since(
+    conn: &Connection,
+    funded: u64,
+) -> rusqlite::Result<AllocationSince> {
+    let pledges = conn.query_row("SELECT COUNT(*) FROM pledges", [], |row| row.get(0))?;
+    let list_version = conn.query_row("SELECT MAX(version) FROM school_lists", [], |row| {
+        row.get::<_, Option<u32>>(0)
+    })?;
+    let books = conn
+        .prepare_cached("SELECT book, school_id FROM books WHERE book > ?1 ORDER BY book")?
+        .query_map([funded], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(AllocationSince {
+        pledges,
+        list_version,
+        books,
     })
 }
 
@@ -469,22 +489,7 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
     if !changes.participations.is_empty() {
         let mut insert = conn.prepare_cached(INSERT_PARTICIPATION)?;
         for row in &changes.participations {
-            insert.execute(params![
-                row.number,
-                row.round.to_bytes(),
-                row.player.to_bytes(),
-                row.referral.as_ref().map(|code| code.as_str()),
-                row.finished_at_ms,
-                row.day,
-                row.day_count,
-                row.outcome.score,
-                row.outcome.books_caught,
-                row.outcome.ticks_played,
-                row.outcome.state_hash.cast_signed(),
-                row.rules_version,
-                row.idempotency_key.as_str(),
-                row.fingerprint.as_bytes(),
-            ])?;
+            insert_participation(&mut insert, row)?;
         }
     }
     if !changes.rejections.is_empty() {
@@ -651,7 +656,37 @@ pub(super) fn apply(conn: &Connection, changes: &Changes) -> rusqlite::Result<()
     apply_tallies(conn, changes)?;
     super::admin_queries::apply_day_tallies(conn, changes)?;
     super::admin_queries::insert_audit(conn, &changes.audit)?;
-    if let Some(head) = changes.head {
+    set_head(conn, changes.head)
+}
+
+/// Inserts `row` with `insert`, a statement prepared from
+/// [`INSERT_PARTICIPATION`].
+pub(super) fn insert_participation(
+    insert: &mut rusqlite::Statement<'_>,
+    row: &NewRow,
+) -> rusqlite::Result<()> {
+    insert.execute(params![
+        row.number,
+        row.round.to_bytes(),
+        row.player.to_bytes(),
+        row.referral.as_ref().map(|code| code.as_str()),
+        row.finished_at_ms,
+        row.day,
+        row.day_count,
+        row.outcome.score,
+        row.outcome.books_caught,
+        row.outcome.ticks_played,
+        row.outcome.state_hash.cast_signed(),
+        row.rules_version,
+        row.idempotency_key.as_str(),
+        row.fingerprint.as_bytes(),
+    ])?;
+    Ok(())
+}
+
+/// Moves the head to `head`, if a transaction set one.
+pub(super) fn set_head(conn: &Connection, head: Option<Head>) -> rusqlite::Result<()> {
+    if let Some(head) = head {
         conn.prepare_cached("UPDATE ledger_head SET next_number = ?1, revision = ?2 WHERE id = 1")?
             .execute(params![head.next_number, head.revision])?;
     }
