@@ -1,13 +1,14 @@
 //! Harnesses for the end-to-end tests: the real `server` binary as a child
 //! process ([`server_process`]), the real WASM build in headless Chromium
-//! ([`browser`]), and the clients and checks of the crash tests
-//! ([`crash`]).
+//! ([`browser`]), the clients and checks of the crash tests ([`crash`]),
+//! and a signed-in admin console client ([`admin_session`]).
 //!
 //! The tests find what they drive through environment variables that
 //! `cargo xtask test` sets (`DREAMFAIRY_SERVER_BIN`, `DREAMFAIRY_DIST`,
 //! `DREAMFAIRY_CHROMIUM`, `DREAMFAIRY_ARTIFACTS`), with defaults that fit a
 //! plain `cargo test` after `cargo xtask dist`.
 
+pub mod admin_session;
 pub mod browser;
 pub mod crash;
 pub mod server_process;

@@ -13,6 +13,8 @@
 //! - `postgres`: start a throwaway PostgreSQL and print its URL, for running
 //!   the PostgreSQL tests with plain `cargo test`.
 //! - `fuzz`: run each `cargo fuzz` target of `fuzz/` for a bounded time.
+//! - `lighthouse`: Lighthouse's accessibility and best-practices scores of
+//!   the game page and of every kind of server-rendered page.
 //!
 //! Every correctness check stays reachable through `cargo test`; this crate only
 //! prepares what those tests need (the WASM build, the server binary, Chromium,
@@ -22,6 +24,7 @@ mod bench;
 mod dist;
 mod fonts;
 mod fuzz;
+mod lighthouse;
 mod postgres;
 mod run;
 mod schemathesis;
@@ -60,6 +63,9 @@ enum Command {
     Postgres,
     /// Run every fuzz target of `fuzz/` for a bounded time (cargo fuzz).
     Fuzz(fuzz::FuzzArgs),
+    /// Score the game page and every kind of server page with Lighthouse
+    /// (accessibility, best practices: at least 0.95 each).
+    Lighthouse(lighthouse::LighthouseArgs),
 }
 
 fn main() -> Result<()> {
@@ -74,5 +80,6 @@ fn main() -> Result<()> {
         Command::Bench(args) => bench::bench(&workspace, &args),
         Command::Postgres => postgres::serve_until_enter(&workspace.sh),
         Command::Fuzz(args) => fuzz::fuzz(&workspace, &args),
+        Command::Lighthouse(args) => lighthouse::lighthouse(&workspace, &args),
     }
 }

@@ -128,7 +128,7 @@ fn generated_password() -> Result<String> {
 
 /// Creates the `admin` account of a new demo data folder with a generated
 /// password, and returns the password.
-fn create_admin(ws: &Workspace, server: &Path, data_dir: &str) -> Result<String> {
+pub(crate) fn create_admin(ws: &Workspace, server: &Path, data_dir: &str) -> Result<String> {
     let password = generated_password()?;
     cmd!(
         ws.sh,
@@ -142,7 +142,7 @@ fn create_admin(ws: &Workspace, server: &Path, data_dir: &str) -> Result<String>
 
 /// Imports the demo schools and pledges into a new data folder, with the
 /// same subcommands an admin uses.
-fn load_demo_data(ws: &Workspace, server: &Path, data_dir: &str) -> Result<()> {
+pub(crate) fn load_demo_data(ws: &Workspace, server: &Path, data_dir: &str) -> Result<()> {
     println!("A new data folder: loading the demo schools and sponsors (invented samples).");
     let schools = ws.root.join(DEMO_SCHOOLS);
     cmd!(

@@ -49,6 +49,7 @@ input,select{font:inherit;padding:.35rem .5rem;border:1px solid #ccc;border-radi
 form.stack label{margin:.5rem 0}form.stack input,form.stack select{width:100%}\
 button,.button{font:inherit;padding:.4rem .9rem;border:0;border-radius:.45rem;background:#c2410c;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}\
 button.secondary{background:#e7e5e4;color:#222}\
+button .en,.button .en{color:inherit}\
 .presets{display:flex;flex-wrap:wrap;gap:.25rem;margin:.5rem 0}\
 .presets a{padding:.15rem .55rem;border:1px solid #e7e5e4;border-radius:1rem;text-decoration:none;background:#fff;font-size:.9em}\
 .presets a[aria-current]{background:#c2410c;color:#fff;border-color:#c2410c}\

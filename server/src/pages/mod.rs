@@ -53,6 +53,7 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eee}\
 .url{word-break:break-all;font-size:.85em;color:#555}\
 .notice{background:#d1fae5;border-radius:.5rem;padding:.75rem}\
 button{font:inherit;font-size:1.1rem;width:100%;padding:.8rem;border:0;border-radius:.6rem;background:#c2410c;color:#fff;cursor:pointer}\
+button .en{color:inherit}\
 progress{width:100%}\
 footer{margin-top:2rem;color:#595959;font-size:.85em}\
 ";

@@ -22,6 +22,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use reqwest::header;
+use tests::admin_session::AdminSession;
 use tests::server_process::{ServerOptions, ServerProcess, server_binary};
 
 /// What to measure.
@@ -129,54 +130,6 @@ fn timed<T>(what: &str, step: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Res
     Ok((result, seconds))
 }
 
-/// A signed-in client.
-struct Session {
-    client: reqwest::Client,
-    base_url: String,
-    cookie: String,
-}
-
-/// `name=value` of cookie `name` among `Set-Cookie` headers.
-fn cookie(headers: &header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
-        .find(|pair| pair.starts_with(&format!("{name}=")))
-}
-
-async fn sign_in(base_url: &str) -> anyhow::Result<Session> {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let form = client.get(format!("{base_url}/admin/login")).send().await?;
-    let login = cookie(form.headers(), "dfl_login").context("the sign-in cookie")?;
-    let page = form.text().await?;
-    let start = page
-        .find("name=\"csrf\" value=\"")
-        .context("the sign-in token")?
-        + "name=\"csrf\" value=\"".len();
-    let csrf = page[start..].split('"').next().unwrap_or_default();
-    let body = format!(
-        "csrf={csrf}&user=bench&password={}",
-        PASSWORD.replace(' ', "+")
-    );
-    let answer = client
-        .post(format!("{base_url}/admin/login"))
-        .header(header::COOKIE, login)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await?;
-    let session = cookie(answer.headers(), "dfl_admin").context("signed in")?;
-    Ok(Session {
-        client,
-        base_url: base_url.to_owned(),
-        cookie: session,
-    })
-}
-
 /// The server's time in a `Server-Timing: app;dur=…` header, in ms.
 fn server_ms(headers: &header::HeaderMap) -> Option<f64> {
     headers
@@ -207,7 +160,7 @@ struct PageFigures {
 }
 
 async fn measure_page(
-    session: &Session,
+    session: &AdminSession,
     path: &str,
     requests: usize,
 ) -> anyhow::Result<PageFigures> {
@@ -216,12 +169,7 @@ async fn measure_page(
     let mut bytes = 0;
     for _ in 0..requests {
         let began = Instant::now();
-        let response = session
-            .client
-            .get(format!("{}{path}", session.base_url))
-            .header(header::COOKIE, &session.cookie)
-            .send()
-            .await?;
+        let response = session.get(path).await?;
         ensure!(
             response.status().is_success(),
             "GET {path}: {}",
@@ -251,7 +199,7 @@ struct ExportFigures {
 }
 
 async fn measure_export(
-    session: &Session,
+    session: &AdminSession,
     path: &str,
     downloads: usize,
 ) -> anyhow::Result<ExportFigures> {
@@ -259,12 +207,7 @@ async fn measure_export(
     let mut bytes = 0;
     for _ in 0..downloads {
         let began = Instant::now();
-        let response = session
-            .client
-            .get(format!("{}{path}", session.base_url))
-            .header(header::COOKIE, &session.cookie)
-            .send()
-            .await?;
+        let response = session.get(path).await?;
         ensure!(
             response.status().is_success(),
             "GET {path}: {}",
@@ -370,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
     )?;
 
     let process = ServerProcess::spawn(ServerOptions::new(&data).binary(&binary));
-    let session = sign_in(process.base_url()).await?;
+    let session = AdminSession::sign_in(process.base_url(), "bench", PASSWORD).await?;
     let province = serde_urlencoded::to_string([("province", "贵州省")])?;
     let prefecture =
         serde_urlencoded::to_string([("province", "贵州省"), ("prefecture", "第3市")])?;
