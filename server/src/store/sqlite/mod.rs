@@ -278,18 +278,7 @@ impl RunQuery for SqliteReader {
         &mut self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T> {
-        let conn = self
-            .conn
-            .take()
-            .ok_or_else(|| StoreError::Backend("a read connection was lost".into()))?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = query(&conn);
-            (conn, result)
-        })
-        .await
-        .map_err(backend_error)?;
-        self.conn = Some(conn);
-        result.map_err(backend_error)
+        run_pooled(&mut self.conn, "a read connection was lost", query).await
     }
 }
 
@@ -298,19 +287,28 @@ impl RunQuery for SqliteAccountsTx {
         &mut self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T> {
-        let conn = self
-            .conn
-            .take()
-            .ok_or_else(|| StoreError::Backend("an accounts connection was lost".into()))?;
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = query(&conn);
-            (conn, result)
-        })
-        .await
-        .map_err(backend_error)?;
-        self.conn = Some(conn);
-        result.map_err(backend_error)
+        run_pooled(&mut self.conn, "an accounts connection was lost", query).await
     }
+}
+
+/// Runs `query` on the pooled connection in `slot`, on a blocking thread,
+/// and puts the connection back; `lost` says which one, should it be gone.
+async fn run_pooled<T: Send + 'static>(
+    slot: &mut Option<r2d2::PooledConnection<SqliteConnectionManager>>,
+    lost: &'static str,
+    query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T> {
+    let conn = slot
+        .take()
+        .ok_or_else(|| StoreError::Backend(lost.into()))?;
+    let (conn, result) = tokio::task::spawn_blocking(move || {
+        let result = query(&conn);
+        (conn, result)
+    })
+    .await
+    .map_err(backend_error)?;
+    *slot = Some(conn);
+    result.map_err(backend_error)
 }
 
 impl RunQuery for SqliteTx<'_> {
