@@ -229,6 +229,17 @@ impl ServerProcess {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
+    /// Bytes the server has caused to be written to storage so far
+    /// (`write_bytes` of `/proc/{pid}/io`: the ledger's pages, WAL and
+    /// checkpoints; not its sockets); `None` where that is not available.
+    pub fn storage_written(&self) -> Option<u64> {
+        let io = fs::read_to_string(format!("/proc/{}/io", self.pid())).ok()?;
+        let line = io
+            .lines()
+            .find_map(|line| line.strip_prefix("write_bytes:"))?;
+        line.trim().parse().ok()
+    }
+
     /// CPU time the server has used so far (user + system, all threads);
     /// `None` where `/proc` is not available or the process is gone.
     pub fn cpu_time(&self) -> Option<Duration> {

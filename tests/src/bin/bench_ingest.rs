@@ -189,6 +189,8 @@ struct Run {
     finishes: Measured,
     /// CPU time the servers spent during the finishes.
     server_cpu: Option<Duration>,
+    /// Bytes the servers wrote to storage during the finishes.
+    server_written: Option<u64>,
     /// CPU time PostgreSQL (every process of its cluster) spent during the
     /// finishes, when it runs on this machine.
     postgres_cpu: Option<Duration>,
@@ -203,6 +205,12 @@ impl Run {
     /// CPU time per verified finish, in microseconds.
     fn per_finish_us(&self, cpu: Option<Duration>) -> Option<f64> {
         cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.finishes.ok.max(1) as f64)
+    }
+
+    /// KiB the servers wrote to storage per verified finish.
+    fn written_per_finish_kib(&self) -> Option<f64> {
+        self.server_written
+            .map(|bytes| bytes as f64 / 1024.0 / self.finishes.ok.max(1) as f64)
     }
 
     /// Ledger commits per second of the finish phase.
@@ -429,6 +437,11 @@ fn servers_cpu(servers: &[ServerProcess]) -> Option<Duration> {
     servers.iter().map(ServerProcess::cpu_time).sum()
 }
 
+/// Bytes the servers have written to storage, added up.
+fn servers_written(servers: &[ServerProcess]) -> Option<u64> {
+    servers.iter().map(ServerProcess::storage_written).sum()
+}
+
 /// Posts a JSON `body`; the answer's body if it is a success.
 async fn post_json(
     http: &reqwest::Client,
@@ -556,11 +569,16 @@ async fn run(
         .collect();
     let postmaster = ledger.postmaster().await;
     let server_cpu_before = servers_cpu(&servers).filter(|_| !servers.is_empty());
+    let server_written_before = servers_written(&servers).filter(|_| !servers.is_empty());
     let postgres_cpu_before = postmaster.and_then(postgres_cpu);
     let (finishes, _) = drive(finish_requests, args.concurrency, max_time).await;
     let server_cpu = servers_cpu(&servers)
         .filter(|_| !servers.is_empty())
         .zip(server_cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let server_written = servers_written(&servers)
+        .filter(|_| !servers.is_empty())
+        .zip(server_written_before)
         .map(|(after, before)| after.saturating_sub(before));
     let postgres_cpu = postmaster
         .and_then(postgres_cpu)
@@ -609,6 +627,7 @@ async fn run(
         play,
         finishes,
         server_cpu,
+        server_written,
         postgres_cpu,
         totals,
         peak_rss_kib,
@@ -692,6 +711,9 @@ fn print_run(run: &Run) {
             None => "n/a".into(),
         }
     );
+    if let Some(kib) = run.written_per_finish_kib() {
+        println!("  storage written per verified finish: servers {kib:.1} KiB");
+    }
     let metrics = &run.metrics;
     let mean_us = |mean: Option<Duration>| micros(mean.map(|mean| mean.as_secs_f64() * 1e6));
     println!(
@@ -737,7 +759,7 @@ fn print_summary(backend: &str, runs: &[Run]) {
         }
     };
     println!(
-        "| {backend} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {:.0} | {:.1} |",
+        "| {backend} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {:.0} | {:.1} | {} |",
         first.processes,
         first.ledger_before,
         runs.len(),
@@ -748,6 +770,14 @@ fn print_summary(backend: &str, runs: &[Run]) {
         cpu(|run| run.per_finish_us(run.postgres_cpu)),
         of(Run::commits_per_second),
         of(|run| run.metrics.rows / run.metrics.commits.max(1.0)),
+        match runs
+            .iter()
+            .filter_map(Run::written_per_finish_kib)
+            .collect::<Vec<_>>()
+        {
+            kib if kib.is_empty() => "n/a".to_owned(),
+            kib => format!("{:.1}", median(kib)),
+        },
     );
 }
 
@@ -836,9 +866,10 @@ async fn main() -> anyhow::Result<()> {
     println!("summary (medians over the runs of each ledger size):");
     println!(
         "| backend | processes | ledger before | runs | verified finishes/s | p50 ms | p99 ms | \
-         server CPU us/finish | PostgreSQL CPU us/finish | commits/s | rows/commit |"
+         server CPU us/finish | PostgreSQL CPU us/finish | commits/s | rows/commit | \
+         server KiB written/finish |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for runs in [&empty_runs, &loaded_runs] {
         for ((label, _), runs) in builds.iter().zip(runs) {
             let backend = if labelled {
@@ -878,11 +909,13 @@ fn print_ratios(before: &[Run], after: &[Run]) {
         _ => "n/a".to_owned(),
     };
     println!(
-        "  ledger before {}: verified finishes/s {}, p50 {}, p99 {}, server CPU per finish {}",
+        "  ledger before {}: verified finishes/s {}, p50 {}, p99 {}, server CPU per finish {}, \
+         storage written per finish {}",
         first.ledger_before,
         ratio(&|run| Some(run.finishes.per_second())),
         ratio(&|run| Some(run.finishes.quantile_ms(0.5))),
         ratio(&|run| Some(run.finishes.quantile_ms(0.99))),
         ratio(&|run| run.per_finish_us(run.server_cpu)),
+        ratio(&Run::written_per_finish_kib),
     );
 }
