@@ -1,13 +1,13 @@
 //! Opaque random identifiers for rounds and players, drawn from the
 //! operating system's CSPRNG.
 //!
-//! - A round id is a version-7 UUID: 74 random bits after a millisecond
-//!   timestamp. The randomness keeps it unguessable (it scopes idempotency
-//!   keys); the time order makes the ledger's round index grow at its end
-//!   instead of being written at random places, which keeps appends cheap
-//!   in a ledger of millions.
-//! - A player id is a version-4 UUID (122 random bits): it is the only thing
-//!   that links an anonymous player to their history, and reveals nothing.
+//! Both are version-7 UUIDs: 74 random bits after a millisecond timestamp.
+//! The randomness keeps them unguessable (a round id scopes idempotency
+//! keys; a player id is the only thing that links an anonymous player to
+//! their history); the time order makes the ledger's indexes on them grow at
+//! their end instead of being written at random places, which keeps appends
+//! cheap in a ledger of millions. A player id tells only its holder when
+//! they first came: it is never shown to anyone else.
 
 use std::fmt;
 
@@ -65,7 +65,7 @@ uuid_id!(
     /// personal data attached.
     PlayerId,
     "player",
-    Uuid::new_v4
+    Uuid::now_v7
 );
 
 #[cfg(test)]

@@ -317,6 +317,10 @@ pub(crate) struct CheckFacts {
     /// participations, and as their row says.
     pub player_rows: BTreeMap<PlayerId, (u64, u64)>,
     pub player_tallies: BTreeMap<PlayerId, (u64, u64)>,
+    /// Players whose share code does not name them as its owner, and owned
+    /// codes whose owner's row does not name the code: a code and its
+    /// player name each other once, and only the writer keeps it so.
+    pub code_owner_mismatches: u64,
     /// The share codes' tallies added up (participations, referred
     /// players), and the campaign's sharing tallies.
     pub share_code_sums: (u64, u64),
@@ -397,6 +401,12 @@ impl CheckFacts {
                     counted.0, counted.1, row.0, row.1
                 ));
             }
+        }
+        if self.code_owner_mismatches > 0 {
+            problems.push(format!(
+                "{} players and share codes do not name each other as code and owner",
+                self.code_owner_mismatches
+            ));
         }
         if self.share_code_sums != self.share_totals {
             problems.push(format!(

@@ -169,6 +169,12 @@ async fn the_check_notices_a_gap_and_a_wrong_tally(db: Db) {
         "DELETE FROM participations WHERE seq = 50",
     )
     .await;
+    // A code that names a player as its owner, whose row names no code.
+    execute(
+        &ledger.location,
+        "INSERT INTO share_codes (code, owner) SELECT 'AAAAAAAA', player FROM players LIMIT 1",
+    )
+    .await;
     let problems = super::check(&ledger.location).await.unwrap().problems;
     assert!(
         problems.iter().any(|p| p.contains("not contiguous")),
@@ -177,6 +183,12 @@ async fn the_check_notices_a_gap_and_a_wrong_tally(db: Db) {
     assert!(
         problems.iter().any(|p| p.contains("the tally says")),
         "tally drift not noticed: {problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "1 players and share codes do not name each other as code and owner"),
+        "a code's owner without the code not noticed: {problems:?}"
     );
 }
 

@@ -283,6 +283,18 @@ pub async fn check(url: &DatabaseUrl) -> Result<LedgerCheck> {
     .await?;
     facts.player_tallies =
         player_counts(&tx, "SELECT player, participations, latest FROM players").await?;
+    facts.code_owner_mismatches = tx
+        .query_one(
+            "SELECT (SELECT COUNT(*) FROM players p LEFT JOIN share_codes s \
+             ON s.code = p.share_code WHERE p.share_code IS NOT NULL \
+             AND s.owner IS DISTINCT FROM p.player) \
+             + (SELECT COUNT(*) FROM share_codes s LEFT JOIN players p ON p.player = s.owner \
+             WHERE s.owner IS NOT NULL AND p.share_code IS DISTINCT FROM s.code)",
+            &[],
+        )
+        .await
+        .map_err(backend_error)?
+        .u64_at(0)?;
     let sums = tx
         .query_one(
             "SELECT COALESCE(SUM(participations), 0)::bigint, \

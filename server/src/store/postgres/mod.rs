@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_head.sql"),
     include_str!("migrations/0004_admin.sql"),
     include_str!("migrations/0005_sharing.sql"),
+    include_str!("migrations/0006_append_only_players.sql"),
 ];
 
 /// The advisory lock migrations run under (any fixed number shared by every

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_head.sql"),
     include_str!("migrations/0004_admin.sql"),
     include_str!("migrations/0005_sharing.sql"),
+    include_str!("migrations/0006_append_only_players.sql"),
 ];
 
 /// Read connections in the pool: lookups are short point queries.
@@ -876,6 +877,16 @@ pub fn check(path: &Path) -> Result<LedgerCheck> {
         "SELECT player, participations, latest FROM players",
         player_counts,
     )?;
+    facts.code_owner_mismatches = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM players p LEFT JOIN share_codes s \
+             ON s.code = p.share_code WHERE p.share_code IS NOT NULL AND s.owner IS NOT p.player) \
+             + (SELECT COUNT(*) FROM share_codes s LEFT JOIN players p ON p.player = s.owner \
+             WHERE s.owner IS NOT NULL AND p.share_code IS NOT s.code)",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(backend_error)?;
     facts.share_code_sums = conn
         .query_row(
             "SELECT COALESCE(SUM(participations), 0), COALESCE(SUM(referred_players), 0) \
