@@ -352,6 +352,48 @@ pub fn seed() -> u64 {
     seed
 }
 
+/// Tells the clients to stop, and gathers their reports (each within
+/// [`WAIT`]).
+///
+/// # Panics
+/// If a client does not wind down in time, or its task failed.
+pub async fn wind_down(
+    stop: &AtomicBool,
+    clients: Vec<tokio::task::JoinHandle<ClientReport>>,
+) -> Vec<ClientReport> {
+    stop.store(true, Ordering::Relaxed);
+    let mut reports = Vec::with_capacity(clients.len());
+    for client in clients {
+        reports.push(
+            tokio::time::timeout(WAIT, client)
+                .await
+                .expect("the client winds down")
+                .expect("the client task"),
+        );
+    }
+    reports
+}
+
+/// Runs the server's own audit (`server check-ledger` with the ledger's
+/// location arguments): numbers 1..=N, each round once, every tally equal
+/// to a recount; and the ledger must hold exactly the `acknowledged`
+/// rounds. Answers how many participations it holds.
+///
+/// # Panics
+/// On a problem the audit finds, or another count.
+pub fn audit_holds_exactly(ledger: &[&std::ffi::OsStr], acknowledged: usize) -> u64 {
+    let (sound, audit) = run_subcommand("check-ledger", ledger);
+    assert!(sound, "the ledger audit found problems: {audit:#}");
+    let participations = audit["participations"]
+        .as_u64()
+        .expect("a participation count");
+    assert_eq!(
+        participations, acknowledged as u64,
+        "the ledger holds exactly the acknowledged rounds"
+    );
+    participations
+}
+
 /// Checks the clients' reports among themselves: no failure, at least one
 /// finish sent again after a kill, no round acknowledged twice under
 /// different receipts. Answers the acknowledged rounds and their numbers.

@@ -16,13 +16,13 @@
 //! told about.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use rand::{Rng as _, SeedableRng as _};
 use tests::crash::{
-    ClientReport, Fleet, Progress, WAIT, acknowledged_rounds, check_histories, client, http_client,
-    run_subcommand, start_server,
+    Fleet, Progress, acknowledged_rounds, audit_holds_exactly, check_histories, client,
+    http_client, start_server, wind_down,
 };
 use tests::server_process::ServerOptions;
 
@@ -77,16 +77,7 @@ async fn crash_acknowledged_participations_survive_sigkill() {
         progress.wait_for_more(CLIENTS as u64).await,
         "progress after the last restart"
     );
-    stop.store(true, Ordering::Relaxed);
-    let mut reports: Vec<ClientReport> = Vec::new();
-    for client in clients {
-        reports.push(
-            tokio::time::timeout(WAIT, client)
-                .await
-                .expect("the client winds down")
-                .expect("the client task"),
-        );
-    }
+    let reports = wind_down(&stop, clients).await;
     let status = tokio::task::spawn_blocking(move || server.terminate())
         .await
         .unwrap();
@@ -96,20 +87,9 @@ async fn crash_acknowledged_participations_survive_sigkill() {
     );
     let acknowledged = acknowledged_rounds(&reports);
 
-    // The server's own audit of the file: numbers 1..=N, each round once,
-    // every tally equal to a recount.
-    let (sound, audit) = run_subcommand(
-        "check-ledger",
+    let participations = audit_holds_exactly(
         &["--data-dir".as_ref(), options.data_dir().as_os_str()],
-    );
-    assert!(sound, "the ledger audit found problems: {audit:#}");
-    let participations = audit["participations"]
-        .as_u64()
-        .expect("a participation count");
-    assert_eq!(
-        participations,
-        acknowledged.len() as u64,
-        "the ledger holds exactly the acknowledged rounds"
+        acknowledged.len(),
     );
 
     // Through the API: every acknowledged round is there once, under the

@@ -17,14 +17,14 @@
 //! once under its receipt's number, nothing else) must all agree.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use rand::{Rng as _, SeedableRng as _};
 use server::store::postgres::ScratchDatabase;
 use tests::crash::{
-    ClientReport, Fleet, Progress, WAIT, acknowledged_rounds, check_histories, client, http_client,
-    run_subcommand, start_server,
+    Fleet, Progress, acknowledged_rounds, audit_holds_exactly, check_histories, client,
+    http_client, run_subcommand, start_server, wind_down,
 };
 use tests::server_process::ServerOptions;
 
@@ -123,16 +123,7 @@ async fn crash_three_processes_on_one_postgres_lose_nothing() {
         progress.wait_for_more(CLIENTS as u64).await,
         "progress after the last restart"
     );
-    stop.store(true, Ordering::Relaxed);
-    let mut reports: Vec<ClientReport> = Vec::new();
-    for client in clients {
-        reports.push(
-            tokio::time::timeout(WAIT, client)
-                .await
-                .expect("the client winds down")
-                .expect("the client task"),
-        );
-    }
+    let reports = wind_down(&stop, clients).await;
     for mut server in servers {
         let status = tokio::task::spawn_blocking(move || server.terminate())
             .await
@@ -144,16 +135,7 @@ async fn crash_three_processes_on_one_postgres_lose_nothing() {
     }
     let acknowledged = acknowledged_rounds(&reports);
 
-    let (sound, audit) = run_subcommand("check-ledger", &ledger);
-    assert!(sound, "the ledger audit found problems: {audit:#}");
-    let participations = audit["participations"]
-        .as_u64()
-        .expect("a participation count");
-    assert_eq!(
-        participations,
-        acknowledged.len() as u64,
-        "the ledger holds exactly the acknowledged rounds"
-    );
+    let participations = audit_holds_exactly(&ledger, acknowledged.len());
 
     let export = data.path().join("export");
     let (exported, answer) = {
