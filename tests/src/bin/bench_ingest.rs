@@ -432,14 +432,18 @@ fn postgres_cpu(postmaster: u32) -> Option<Duration> {
     Some(total)
 }
 
-/// The CPU time of the servers so far.
+/// The CPU time of the servers so far; `None` without servers (`--target`)
+/// or where `/proc` cannot tell.
 fn servers_cpu(servers: &[ServerProcess]) -> Option<Duration> {
-    servers.iter().map(ServerProcess::cpu_time).sum()
+    let cpu: Option<Duration> = servers.iter().map(ServerProcess::cpu_time).sum();
+    cpu.filter(|_| !servers.is_empty())
 }
 
-/// Bytes the servers have written to storage, added up.
+/// Bytes the servers have written to storage, added up; `None` as for
+/// [`servers_cpu`].
 fn servers_written(servers: &[ServerProcess]) -> Option<u64> {
-    servers.iter().map(ServerProcess::storage_written).sum()
+    let written: Option<u64> = servers.iter().map(ServerProcess::storage_written).sum();
+    written.filter(|_| !servers.is_empty())
 }
 
 /// Posts a JSON `body`; the answer's body if it is a success.
@@ -568,16 +572,14 @@ async fn run(
         })
         .collect();
     let postmaster = ledger.postmaster().await;
-    let server_cpu_before = servers_cpu(&servers).filter(|_| !servers.is_empty());
-    let server_written_before = servers_written(&servers).filter(|_| !servers.is_empty());
+    let server_cpu_before = servers_cpu(&servers);
+    let server_written_before = servers_written(&servers);
     let postgres_cpu_before = postmaster.and_then(postgres_cpu);
     let (finishes, _) = drive(finish_requests, args.concurrency, max_time).await;
     let server_cpu = servers_cpu(&servers)
-        .filter(|_| !servers.is_empty())
         .zip(server_cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
     let server_written = servers_written(&servers)
-        .filter(|_| !servers.is_empty())
         .zip(server_written_before)
         .map(|(after, before)| after.saturating_sub(before));
     let postgres_cpu = postmaster
@@ -750,12 +752,13 @@ fn print_summary(backend: &str, runs: &[Run]) {
         return;
     };
     let of = |value: fn(&Run) -> f64| median(runs.iter().map(value).collect());
-    let cpu = |value: fn(&Run) -> Option<f64>| {
+    // The median of a figure some runs lack, with `decimals` digits.
+    let of_some = |value: fn(&Run) -> Option<f64>, decimals: usize| {
         let values: Vec<f64> = runs.iter().filter_map(value).collect();
         if values.is_empty() {
             "n/a".to_owned()
         } else {
-            format!("{:.0}", median(values))
+            format!("{:.decimals$}", median(values))
         }
     };
     println!(
@@ -766,18 +769,11 @@ fn print_summary(backend: &str, runs: &[Run]) {
         of(|run| run.finishes.per_second()),
         of(|run| run.finishes.quantile_ms(0.5)),
         of(|run| run.finishes.quantile_ms(0.99)),
-        cpu(|run| run.per_finish_us(run.server_cpu)),
-        cpu(|run| run.per_finish_us(run.postgres_cpu)),
+        of_some(|run| run.per_finish_us(run.server_cpu), 0),
+        of_some(|run| run.per_finish_us(run.postgres_cpu), 0),
         of(Run::commits_per_second),
         of(|run| run.metrics.rows / run.metrics.commits.max(1.0)),
-        match runs
-            .iter()
-            .filter_map(Run::written_per_finish_kib)
-            .collect::<Vec<_>>()
-        {
-            kib if kib.is_empty() => "n/a".to_owned(),
-            kib => format!("{:.1}", median(kib)),
-        },
+        of_some(Run::written_per_finish_kib, 1),
     );
 }
 
