@@ -243,14 +243,7 @@ impl ServerProcess {
     /// CPU time the server has used so far (user + system, all threads);
     /// `None` where `/proc` is not available or the process is gone.
     pub fn cpu_time(&self) -> Option<Duration> {
-        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
-        // Fields after the command name (which may hold spaces, so split
-        // after its closing parenthesis): state is field 3, utime 14, stime 15.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        let per_second = rustix::param::clock_ticks_per_second().max(1);
-        Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+        process_cpu(self.pid()).map(|cpu| cpu.own)
     }
 
     /// Kills the server at once (SIGKILL, as a power cut would) and reaps it.
@@ -320,4 +313,31 @@ fn log_tail(path: &Path) -> String {
     };
     let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
     lines[lines.len().saturating_sub(LINES)..].join("\n")
+}
+
+/// The CPU time of a process, from `/proc/{pid}/stat`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessCpu {
+    /// User + system time of all its threads.
+    pub own: Duration,
+    /// User + system time of the children it has reaped (a PostgreSQL
+    /// backend that exited still counts for its postmaster).
+    pub reaped_children: Duration,
+}
+
+/// The CPU time of process `pid` so far (`std::process::id()` for this
+/// one); `None` where `/proc` is not available or the process is gone.
+pub fn process_cpu(pid: u32) -> Option<ProcessCpu> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, so split after
+    // its closing parenthesis): utime is field 14, stime 15, cutime 16,
+    // cstime 17.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index)?.parse::<u64>().ok();
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    let time = |ticks: u64| Duration::from_micros(ticks * 1_000_000 / per_second);
+    Some(ProcessCpu {
+        own: time(ticks(11)? + ticks(12)?),
+        reaped_children: time(ticks(13)? + ticks(14)?),
+    })
 }

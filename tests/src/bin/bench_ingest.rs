@@ -38,7 +38,7 @@ use server::store::DatabaseUrl;
 use server::store::postgres::ScratchDatabase;
 use sim::Rules;
 use sim::wire::{FinishRoundRequest, RoundStarted};
-use tests::server_process::{ServerOptions, ServerProcess, server_binary};
+use tests::server_process::{ServerOptions, ServerProcess, process_cpu, server_binary};
 
 /// The real campaign's size.
 const CAMPAIGN_PARTICIPATIONS: u64 = 5_800_000;
@@ -189,6 +189,9 @@ struct Run {
     finishes: Measured,
     /// CPU time the servers spent during the finishes.
     server_cpu: Option<Duration>,
+    /// CPU time this load generator spent during the finishes (sending
+    /// them and reading the answers), on the same cores as the servers.
+    load_generator_cpu: Option<Duration>,
     /// Bytes the servers wrote to storage during the finishes.
     server_written: Option<u64>,
     /// CPU time PostgreSQL (every process of its cluster) spent during the
@@ -205,6 +208,16 @@ impl Run {
     /// CPU time per verified finish, in microseconds.
     fn per_finish_us(&self, cpu: Option<Duration>) -> Option<f64> {
         cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.finishes.ok.max(1) as f64)
+    }
+
+    /// How many finishes a second this machine's cores could verify at most
+    /// if the servers, the load generator and PostgreSQL spent on each what
+    /// they spent in this run: the bound that CPU alone sets.
+    fn cpu_ceiling_per_second(&self) -> Option<f64> {
+        let spent =
+            self.server_cpu? + self.load_generator_cpu? + self.postgres_cpu.unwrap_or_default();
+        let per_finish = spent.as_secs_f64() / self.finishes.ok.max(1) as f64;
+        (per_finish > 0.0).then(|| cores() as f64 / per_finish)
     }
 
     /// KiB the servers wrote to storage per verified finish.
@@ -392,18 +405,7 @@ fn process_name(pid: u32) -> Option<String> {
 /// A process's CPU time (user + system), with that of its children it has
 /// reaped (a backend that exited still counts).
 fn cpu_with_children(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces, so split after
-    // its closing parenthesis): utime is field 14, stime 15, cutime 16,
-    // cstime 17.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields
-        .get(11..=14)?
-        .iter()
-        .map(|field| field.parse::<u64>().ok())
-        .sum::<Option<u64>>()?;
-    let per_second = rustix::param::clock_ticks_per_second().max(1);
-    Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+    process_cpu(pid).map(|cpu| cpu.own + cpu.reaped_children)
 }
 
 /// The CPU time of a PostgreSQL cluster so far: its postmaster (with the
@@ -437,6 +439,16 @@ fn postgres_cpu(postmaster: u32) -> Option<Duration> {
 fn servers_cpu(servers: &[ServerProcess]) -> Option<Duration> {
     let cpu: Option<Duration> = servers.iter().map(ServerProcess::cpu_time).sum();
     cpu.filter(|_| !servers.is_empty())
+}
+
+/// The cores this machine has.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The CPU time of this process (the load generator) so far.
+fn own_cpu() -> Option<Duration> {
+    process_cpu(std::process::id()).map(|cpu| cpu.own)
 }
 
 /// Bytes the servers have written to storage, added up; `None` as for
@@ -479,7 +491,7 @@ async fn post_json(
 /// Plays every round with the scripted player, on every core, and builds
 /// the finish requests of those it completes.
 fn play_all(started: Vec<RoundStarted>) -> Vec<(String, Vec<u8>)> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores();
     let chunk = started.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let workers: Vec<_> = started
@@ -573,11 +585,15 @@ async fn run(
         .collect();
     let postmaster = ledger.postmaster().await;
     let server_cpu_before = servers_cpu(&servers);
+    let load_generator_cpu_before = own_cpu();
     let server_written_before = servers_written(&servers);
     let postgres_cpu_before = postmaster.and_then(postgres_cpu);
     let (finishes, _) = drive(finish_requests, args.concurrency, max_time).await;
     let server_cpu = servers_cpu(&servers)
         .zip(server_cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let load_generator_cpu = own_cpu()
+        .zip(load_generator_cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
     let server_written = servers_written(&servers)
         .zip(server_written_before)
@@ -629,6 +645,7 @@ async fn run(
         play,
         finishes,
         server_cpu,
+        load_generator_cpu,
         server_written,
         postgres_cpu,
         totals,
@@ -706,13 +723,21 @@ fn print_run(run: &Run) {
         run.play.as_secs_f64()
     );
     println!(
-        "  CPU per verified finish: servers {}, PostgreSQL {}",
+        "  CPU per verified finish: servers {}, load generator {}, PostgreSQL {}",
         micros(run.per_finish_us(run.server_cpu)),
+        micros(run.per_finish_us(run.load_generator_cpu)),
         match run.postgres_cpu {
             Some(_) => micros(run.per_finish_us(run.postgres_cpu)),
             None => "n/a".into(),
         }
     );
+    if let Some(ceiling) = run.cpu_ceiling_per_second() {
+        println!(
+            "  at these CPU costs the {} cores finish at most {ceiling:.0} a second \
+             (servers, load generator and PostgreSQL together)",
+            cores()
+        );
+    }
     if let Some(kib) = run.written_per_finish_kib() {
         println!("  storage written per verified finish: servers {kib:.1} KiB");
     }
@@ -762,7 +787,7 @@ fn print_summary(backend: &str, runs: &[Run]) {
         }
     };
     println!(
-        "| {backend} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {:.0} | {:.1} | {} |",
+        "| {backend} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {} | {} | {:.0} | {:.1} | {} |",
         first.processes,
         first.ledger_before,
         runs.len(),
@@ -770,6 +795,7 @@ fn print_summary(backend: &str, runs: &[Run]) {
         of(|run| run.finishes.quantile_ms(0.5)),
         of(|run| run.finishes.quantile_ms(0.99)),
         of_some(|run| run.per_finish_us(run.server_cpu), 0),
+        of_some(|run| run.per_finish_us(run.load_generator_cpu), 0),
         of_some(|run| run.per_finish_us(run.postgres_cpu), 0),
         of(Run::commits_per_second),
         of(|run| run.metrics.rows / run.metrics.commits.max(1.0)),
@@ -796,7 +822,7 @@ async fn main() -> anyhow::Result<()> {
         (None, None) => "SQLite".to_owned(),
         (None, Some(url)) => format!("PostgreSQL ({url})"),
     };
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cores = cores();
     println!(
         "bench-ingest: {} rounds per run, {} in flight, {} server process(es) on {backend}, \
          {cores} cores shared by servers, database and load generator, server {}",
@@ -862,10 +888,10 @@ async fn main() -> anyhow::Result<()> {
     println!("summary (medians over the runs of each ledger size):");
     println!(
         "| backend | processes | ledger before | runs | verified finishes/s | p50 ms | p99 ms | \
-         server CPU us/finish | PostgreSQL CPU us/finish | commits/s | rows/commit | \
-         server KiB written/finish |"
+         server CPU us/finish | load generator CPU us/finish | PostgreSQL CPU us/finish | \
+         commits/s | rows/commit | server KiB written/finish |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for runs in [&empty_runs, &loaded_runs] {
         for ((label, _), runs) in builds.iter().zip(runs) {
             let backend = if labelled {
