@@ -149,28 +149,32 @@ pub struct LedgerSettings {
     #[arg(long, env = "DREAMFAIRY_BATCH_MAX_ROWS", default_value_t = WriterConfig::default().max_batch_rows)]
     pub batch_max_rows: usize,
     /// How long the writer gathers a batch after its first row, in
-    /// microseconds (0: write whatever is queued at once).
-    #[arg(long, env = "DREAMFAIRY_BATCH_WINDOW_US", default_value_t = WriterConfig::default().batch_window.as_micros() as u64)]
-    pub batch_window_us: u64,
+    /// microseconds (0: write whatever is queued at once). Default: 1,000
+    /// on SQLite, 2,000 on PostgreSQL (see `WriterConfig::for_ledger`).
+    #[arg(long, env = "DREAMFAIRY_BATCH_WINDOW_US")]
+    pub batch_window_us: Option<u64>,
 }
 
 impl LedgerSettings {
-    /// The writer configuration these settings describe.
-    pub fn writer_config(&self) -> WriterConfig {
+    /// The writer configuration these settings describe, for the ledger at
+    /// `location`.
+    pub fn writer_config(&self, location: &Location) -> WriterConfig {
+        let defaults = WriterConfig::for_ledger(location);
         WriterConfig {
             max_batch_rows: self.batch_max_rows.max(1),
-            batch_window: Duration::from_micros(self.batch_window_us),
-            ..WriterConfig::default()
+            batch_window: self
+                .batch_window_us
+                .map_or(defaults.batch_window, Duration::from_micros),
+            ..defaults
         }
     }
 }
 
 impl Default for LedgerSettings {
     fn default() -> Self {
-        let writer = WriterConfig::default();
         Self {
-            batch_max_rows: writer.max_batch_rows,
-            batch_window_us: writer.batch_window.as_micros() as u64,
+            batch_max_rows: WriterConfig::default().max_batch_rows,
+            batch_window_us: None,
         }
     }
 }
@@ -192,6 +196,48 @@ impl Default for AdminSettings {
         Self {
             admin_idle_minutes: 30,
             admin_overdue_days: 14,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledgers() -> (Location, Location) {
+        let sqlite = Location::Sqlite {
+            data_dir: PathBuf::from("data"),
+        };
+        let postgres = Location::Postgres {
+            url: parse_database_url("postgresql:///ledger?host=/run/postgresql").unwrap(),
+        };
+        (sqlite, postgres)
+    }
+
+    #[test]
+    fn the_batch_window_defaults_per_backend_and_an_explicit_one_wins() {
+        let (sqlite, postgres) = ledgers();
+        let defaults = LedgerSettings::default();
+        assert_eq!(
+            defaults.writer_config(&sqlite).batch_window,
+            Duration::from_millis(1),
+            "SQLite's commit is cheap: a short window"
+        );
+        assert_eq!(
+            defaults.writer_config(&postgres).batch_window,
+            Duration::from_millis(2),
+            "PostgreSQL's costs its CPU: a longer one"
+        );
+        let chosen = LedgerSettings {
+            batch_window_us: Some(0),
+            ..LedgerSettings::default()
+        };
+        for location in [&sqlite, &postgres] {
+            assert_eq!(
+                chosen.writer_config(location).batch_window,
+                Duration::ZERO,
+                "--batch-window-us applies to either backend"
+            );
         }
     }
 }

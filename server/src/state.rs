@@ -103,9 +103,10 @@ impl AppState {
             None => TokenKey::load_or_create(&data_dir.join("secret.key"))?,
         };
         let metrics = Arc::new(Metrics::default());
+        let location = config.ledger_location();
         let store = store::open(
-            &config.ledger_location(),
-            config.ledger.writer_config(),
+            &location,
+            config.ledger.writer_config(&location),
             metrics.ledger.clone(),
         )
         .await?;

@@ -138,9 +138,10 @@ pub async fn spawn_app_with_store(
     let (data_dir, database) = fresh_ledger(db).await;
     let config = test_config(&data_dir, database.as_deref());
     let metrics = Arc::new(Metrics::default());
+    let location = config.ledger_location();
     let inner = store::open(
-        &config.ledger_location(),
-        config.ledger.writer_config(),
+        &location,
+        config.ledger.writer_config(&location),
         metrics.ledger.clone(),
     )
     .await
