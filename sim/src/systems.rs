@@ -112,9 +112,11 @@ pub(crate) fn run_tick(
     if let Some(drop) = drop {
         world.spawn(drop);
     }
-    for entity in gone.drain(..) {
+    // Iterated, then cleared: a `drain` costs more on every tick.
+    for &entity in gone.iter() {
         world.despawn(entity);
     }
+    gone.clear();
     clock
 }
 
@@ -208,7 +210,7 @@ fn catch(
         contacts.sort_unstable_by_key(|(thing, _)| thing.index);
     }
     let rules = &board.rules;
-    for (thing, entity) in contacts.drain(..) {
+    for &(thing, entity) in contacts.iter() {
         gone.push(entity);
         match thing.kind {
             FallingKind::Book | FallingKind::GoldenBook => {
@@ -226,6 +228,7 @@ fn catch(
             }
         }
     }
+    contacts.clear();
 }
 
 /// Puts the basket on the shelf once it has been carried `carry_ticks`.
