@@ -24,9 +24,10 @@
 //! per-system parameter fetching and its deferred commands cost several
 //! times the rules themselves on every tick. Here a tick borrows the fairy
 //! and the sky once (one cached `SystemState`), changes the board in place,
-//! and allocates nothing once its buffers have grown. Most of the sky is far
-//! above the fairy and the bottom edge, so a thing there costs one
-//! comparison after its fall (`clear_down_to`).
+//! and allocates nothing once its buffers have grown. The sky is walked as
+//! slices of its table (`contiguous_iter_mut`), and most of it is far above
+//! the fairy and the bottom edge, so a thing there costs one comparison
+//! after its fall (`clear_down_to`).
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemState;
@@ -180,19 +181,26 @@ fn fall_and_meet(
     ]
     .map(|kind| clear_down_to(rules, fairy, kind.half_size(rules).1));
     let mut in_sky = 0;
-    for (entity, thing, mut moving) in sky.iter_mut() {
-        in_sky += 1;
-        let position = moving.bypass_change_detection();
-        position.y = position.y.saturating_add(thing.fall_speed);
-        if i64::from(position.y) <= clear[thing.kind.code() as usize] {
-            continue;
-        }
-        let half = thing.kind.half_size(rules);
-        if fairy.boxes_overlap(fairy_half, *position, half) {
-            contacts.push((*thing, entity));
-        } else if position.y.saturating_sub(half.1) > rules.field_height {
-            board.tally.books_missed += u32::from(thing.kind.is_book());
-            gone.push(entity);
+    // Table by table, as slices: the sky is one table, and a slice walk
+    // costs a fraction of fetching each thing through the query.
+    let tables = sky
+        .contiguous_iter_mut()
+        .expect("the sky's components are all stored in tables");
+    for (entities, things, mut positions) in tables {
+        in_sky += things.len();
+        let positions = positions.bypass_change_detection();
+        for ((&entity, thing), position) in entities.iter().zip(things).zip(positions) {
+            position.y = position.y.saturating_add(thing.fall_speed);
+            if i64::from(position.y) <= clear[thing.kind.code() as usize] {
+                continue;
+            }
+            let half = thing.kind.half_size(rules);
+            if fairy.boxes_overlap(fairy_half, *position, half) {
+                contacts.push((*thing, entity));
+            } else if position.y.saturating_sub(half.1) > rules.field_height {
+                board.tally.books_missed += u32::from(thing.kind.is_book());
+                gone.push(entity);
+            }
         }
     }
     in_sky
