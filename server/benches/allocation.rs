@@ -26,7 +26,7 @@ use rand::{Rng as _, SeedableRng as _};
 use server::allocation::{Allocator, Candidate, ListedSchool, Pledge, Report, SchoolTally};
 use server::metrics::Metrics;
 use server::report_cache::{ReportBodies, ReportCache};
-use server::store::{WriterConfig, sqlite};
+use server::store::{Location, WriterConfig, sqlite};
 use server::token::TokenKey;
 use server::{AppState, ServeConfig};
 use sim::wire::SchoolRef;
@@ -147,10 +147,13 @@ static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
     sqlite::bulk_load(&path, books, 30, 1_700_000_000_000, 1).expect("bulk load");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let metrics = Arc::new(Metrics::default());
+    let location = Location::Sqlite {
+        data_dir: dir.path().to_owned(),
+    };
     let store = runtime
         .block_on(sqlite::open(
             &path,
-            WriterConfig::default(),
+            WriterConfig::for_ledger(&location),
             metrics.ledger.clone(),
         ))
         .expect("the ledger opens");

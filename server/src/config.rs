@@ -146,7 +146,7 @@ impl Default for RoundPolicy {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LedgerSettings {
     /// Most rows per ledger transaction.
-    #[arg(long, env = "DREAMFAIRY_BATCH_MAX_ROWS", default_value_t = WriterConfig::default().max_batch_rows)]
+    #[arg(long, env = "DREAMFAIRY_BATCH_MAX_ROWS", default_value_t = WriterConfig::DEFAULT_MAX_BATCH_ROWS)]
     pub batch_max_rows: usize,
     /// How long the writer gathers a batch after its first row, in
     /// microseconds (0: write whatever is queued at once). Default: 1,000
@@ -173,7 +173,7 @@ impl LedgerSettings {
 impl Default for LedgerSettings {
     fn default() -> Self {
         Self {
-            batch_max_rows: WriterConfig::default().max_batch_rows,
+            batch_max_rows: WriterConfig::DEFAULT_MAX_BATCH_ROWS,
             batch_window_us: None,
         }
     }

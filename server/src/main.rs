@@ -250,7 +250,8 @@ impl DataDir {
     /// Opens the ledger, for one admin command.
     async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         let location = self.location()?;
-        store::open(&location, WriterConfig::default(), LedgerMetrics::default())
+        let config = WriterConfig::for_ledger(&location);
+        store::open(&location, config, LedgerMetrics::default())
             .await
             .with_context(|| format!("opening the ledger ({location})"))
     }

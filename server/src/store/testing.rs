@@ -63,7 +63,8 @@ impl TestLedger {
 
     /// [`Self::open`], reporting to `metrics`.
     pub async fn open_with_metrics(&self, metrics: LedgerMetrics) -> Arc<dyn Store> {
-        super::open(&self.location, WriterConfig::default(), metrics)
+        let config = WriterConfig::for_ledger(&self.location);
+        super::open(&self.location, config, metrics)
             .await
             .expect("the ledger opens")
     }

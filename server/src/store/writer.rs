@@ -29,7 +29,9 @@ use super::{AppendOutcome, LedgerTotals, Location, NewParticipation, RejectionRe
 use crate::allocation::{Allocator, PledgeSchedule};
 use crate::metrics::LedgerMetrics;
 
-/// How the writer batches. The defaults suit one SQLite file on one disk.
+/// How the writer batches. [`WriterConfig::for_ledger`] gives the defaults,
+/// which differ by backend; there is deliberately no `Default`, so that no
+/// opener can pick one backend's batch window for another.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
     /// Most commands written in one transaction.
@@ -42,17 +44,11 @@ pub struct WriterConfig {
     pub queue_capacity: usize,
 }
 
-impl Default for WriterConfig {
-    fn default() -> Self {
-        Self {
-            max_batch_rows: 512,
-            batch_window: Duration::from_millis(2),
-            queue_capacity: 16_384,
-        }
-    }
-}
-
 impl WriterConfig {
+    /// Most rows per transaction unless configured otherwise, on every backend.
+    pub const DEFAULT_MAX_BATCH_ROWS: usize = 512;
+    const QUEUE_CAPACITY: usize = 16_384;
+
     /// The defaults for a ledger at `location`. Under load, rows queue up
     /// while a commit runs and the next batch takes them all; the window
     /// only decides how long a batch waits for more when the queue is
@@ -63,12 +59,14 @@ impl WriterConfig {
     /// commit costs the database 1.5 to 2 ms of its own CPU, so there the
     /// longer window that fills batches stays.
     pub fn for_ledger(location: &Location) -> Self {
-        match location {
-            Location::Sqlite { .. } => Self {
-                batch_window: Duration::from_millis(1),
-                ..Self::default()
-            },
-            Location::Postgres { .. } => Self::default(),
+        let batch_window = match location {
+            Location::Sqlite { .. } => Duration::from_millis(1),
+            Location::Postgres { .. } => Duration::from_millis(2),
+        };
+        Self {
+            max_batch_rows: Self::DEFAULT_MAX_BATCH_ROWS,
+            batch_window,
+            queue_capacity: Self::QUEUE_CAPACITY,
         }
     }
 }

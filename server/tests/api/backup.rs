@@ -178,7 +178,8 @@ async fn a_backup_taken_under_load_restores_whole(db: Db) {
     server(&["verify", text(&export)]);
 
     // Every receipt acknowledged before the backup started, as answered.
-    let ledger = store::open(&location, WriterConfig::default(), LedgerMetrics::default())
+    let config = WriterConfig::for_ledger(&location);
+    let ledger = store::open(&location, config, LedgerMetrics::default())
         .await
         .unwrap();
     for receipt in &acknowledged_before {

@@ -238,9 +238,10 @@ impl TestApp {
     where
         F: Future<Output = Result<T, StoreError>>,
     {
+        let location = self.config.ledger_location();
         let cli = store::open(
-            &self.config.ledger_location(),
-            WriterConfig::default(),
+            &location,
+            WriterConfig::for_ledger(&location),
             LedgerMetrics::default(),
         )
         .await
