@@ -726,10 +726,7 @@ fn print_run(run: &Run) {
         "  CPU per verified finish: servers {}, load generator {}, PostgreSQL {}",
         micros(run.per_finish_us(run.server_cpu)),
         micros(run.per_finish_us(run.load_generator_cpu)),
-        match run.postgres_cpu {
-            Some(_) => micros(run.per_finish_us(run.postgres_cpu)),
-            None => "n/a".into(),
-        }
+        micros(run.per_finish_us(run.postgres_cpu)),
     );
     if let Some(ceiling) = run.cpu_ceiling_per_second() {
         println!(
