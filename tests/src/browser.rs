@@ -111,14 +111,15 @@ impl Browser {
                 has_touch: screen.mobile,
             })
             .args([
+                // Keys only: chromiumoxide writes the leading `--` itself.
                 // WebGL2 in software: these machines have no GPU.
-                "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader",
+                "use-angle=swiftshader",
+                "enable-unsafe-swiftshader",
                 // Keep Chromium off the (closed) network.
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+                "no-first-run",
             ])
             .launch_timeout(Duration::from_secs(60))
             .request_timeout(Duration::from_secs(60))
