@@ -7,7 +7,7 @@
 //!    token signed with the server secret ([`token`]); nothing is written.
 //! 2. `POST /api/rounds/{id}/finish` checks the token, the idempotency key
 //!    ([`idempotency`]), the server time spent, replays the input log with
-//!    `sim` on a worker thread ([`replay_pool`]), applies the caps
+//!    `sim` ([`AppState::replay`]), applies the caps
 //!    ([`caps`]), then appends the participation to the ledger ([`store`])
 //!    and answers the receipt once it is durable.
 //!    Refusals answer one JSON shape ([`error`]) and are recorded.
@@ -35,7 +35,6 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
-pub mod replay_pool;
 pub mod report_cache;
 pub mod routes;
 pub mod schools;

@@ -14,7 +14,6 @@ use crate::domain::{PlayerId, RoundId};
 use crate::error::AppError;
 use crate::idempotency::InFlight;
 use crate::metrics::Metrics;
-use crate::replay_pool::ReplayPool;
 use crate::report_cache::ReportCache;
 use crate::share::Fonts;
 use crate::share::cards::CardPainter;
@@ -63,8 +62,6 @@ pub struct App {
     /// Cancelled when the server starts shutting down (ends live streams and
     /// the report's refresher).
     pub shutdown: CancellationToken,
-    /// Replays on worker threads of their own, one per core.
-    replays: ReplayPool,
 }
 
 /// Why the server could not start.
@@ -84,9 +81,6 @@ pub enum StartupError {
     /// The ledger could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The replay workers could not be started.
-    #[error("starting the replay workers: {0}")]
-    ReplayWorkers(#[source] std::io::Error),
 }
 
 impl AppState {
@@ -121,8 +115,6 @@ impl AppState {
         metrics: Arc<Metrics>,
         config: &ServeConfig,
     ) -> Result<Self, StartupError> {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let replays = ReplayPool::start(cores).map_err(StartupError::ReplayWorkers)?;
         Ok(Self(Arc::new(App {
             store,
             tokens,
@@ -143,7 +135,6 @@ impl AppState {
             admin: crate::admin::AdminState::new(&config.admin, config.public_url.as_deref()),
             cards: CardPainter::new(load_fonts(&config.dist)),
             shutdown: CancellationToken::new(),
-            replays,
         })))
     }
 }
@@ -174,20 +165,20 @@ impl App {
         format!("http://{host}")
     }
 
-    /// Replays `log` on a replay worker (see [`ReplayPool`]), off the async
-    /// threads.
-    pub async fn replay(
-        &self,
-        seed: Seed,
-        log: InputLog,
-    ) -> Result<Result<Outcome, ReplayError>, AppError> {
-        let (outcome, took) = self
-            .replays
-            .replay(seed, self.rules, log)
-            .await
-            .map_err(AppError::internal)?;
-        self.metrics.observe_replay(took);
-        Ok(outcome)
+    /// Replays `log` from `seed` under the server's rules, right here on
+    /// the async worker thread, with that thread's warm [`sim::Replayer`].
+    ///
+    /// Why not a thread of its own: a replay takes well under the 100 µs
+    /// that may pass between two awaits, and handing it to a replay thread
+    /// and back cost two wake-ups and context switches per finish; inline
+    /// took the server's CPU per finish down by about a tenth and
+    /// `bench-ingest` at 128 in flight from about 7,100 to 8,300 finishes a
+    /// second (BENCHMARKS.md, 2026-12-01 fourth session).
+    pub fn replay(&self, seed: Seed, log: &InputLog) -> Result<Outcome, ReplayError> {
+        let started = std::time::Instant::now();
+        let outcome = sim::replay(seed, &self.rules, log);
+        self.metrics.observe_replay(started.elapsed());
+        outcome
     }
 
     /// Records a refused round-API request (reason, round and player when

@@ -185,23 +185,21 @@ fn played_time(rules: &Rules, outcome: &Outcome) -> Duration {
 
 /// The outcome of a finish whose timing, rules and replay all check out,
 /// or why it does not count.
-async fn verified_outcome(
+fn verified_outcome(
     state: &AppState,
     claims: &RoundClaims,
-    request: FinishRoundRequest,
-) -> Result<Result<Outcome, RejectReason>, AppError> {
+    request: &FinishRoundRequest,
+) -> Result<Outcome, RejectReason> {
     let now_ms = crate::now_unix_ms();
-    if let Err(reason) = check_before_replay(
+    check_before_replay(
         &state.policy,
         &state.rules,
         claims,
         &request.outcome,
         now_ms,
-    ) {
-        return Ok(Err(reason));
-    }
-    let replayed = state.replay(claims.seed, request.input_log).await?;
-    Ok(judge_replay(&request.outcome, replayed))
+    )?;
+    let replayed = state.replay(claims.seed, &request.input_log);
+    judge_replay(&request.outcome, replayed)
 }
 
 /// Reads a finish body: parses its JSON and checks its token against
@@ -303,7 +301,7 @@ impl Finish {
             .in_flight
             .enter(round)
             .ok_or(RejectReason::RequestInProgress)?;
-        let outcome = match verified_outcome(state, &claims, request).await? {
+        let outcome = match verified_outcome(state, &claims, &request) {
             Ok(outcome) => outcome,
             Err(reason) => {
                 // A retry of a round counted before gets its first answer,
