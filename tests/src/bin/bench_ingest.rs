@@ -800,7 +800,10 @@ fn print_summary(backend: &str, runs: &[Run]) {
     );
 }
 
-#[tokio::main]
+// One thread: every request and its connection are driven by the same
+// thread, so the load generator wakes no other thread of its own and takes
+// as little as it can of the cores it shares with the servers.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let binary = args.server_bin.clone().unwrap_or_else(server_binary);
