@@ -149,7 +149,7 @@ pub struct LedgerSettings {
     #[arg(long, env = "DREAMFAIRY_BATCH_MAX_ROWS", default_value_t = WriterConfig::DEFAULT_MAX_BATCH_ROWS)]
     pub batch_max_rows: usize,
     /// How long the writer gathers a batch after its first row, in
-    /// microseconds (0: write whatever is queued at once). Default: 1,000
+    /// microseconds (0: write whatever is queued at once). Default: 500
     /// on SQLite, 2,000 on PostgreSQL (see `WriterConfig::for_ledger`).
     #[arg(long, env = "DREAMFAIRY_BATCH_WINDOW_US")]
     pub batch_window_us: Option<u64>,
@@ -220,7 +220,7 @@ mod tests {
         let defaults = LedgerSettings::default();
         assert_eq!(
             defaults.writer_config(&sqlite).batch_window,
-            Duration::from_millis(1),
+            Duration::from_micros(500),
             "SQLite's commit is cheap: a short window"
         );
         assert_eq!(

@@ -55,12 +55,14 @@ impl WriterConfig {
     /// empty. A SQLite commit is cheap (about 0.6 ms of fixed cost here),
     /// so waiting longer mostly adds latency: 1 ms instead of 2 ms took
     /// `bench-ingest` from about 4,200 to 5,100 finishes a second at 32 in
-    /// flight (BENCHMARKS.md, 2026-12-01 third session). A PostgreSQL
+    /// flight, and once replays ran inline, 0.5 ms instead of 1 ms took it
+    /// from about 5,600 to 5,900 (BENCHMARKS.md, 2026-12-01 third and
+    /// fourth sessions). A PostgreSQL
     /// commit costs the database 1.5 to 2 ms of its own CPU, so there the
     /// longer window that fills batches stays.
     pub fn for_ledger(location: &Location) -> Self {
         let batch_window = match location {
-            Location::Sqlite { .. } => Duration::from_millis(1),
+            Location::Sqlite { .. } => Duration::from_micros(500),
             Location::Postgres { .. } => Duration::from_millis(2),
         };
         Self {
