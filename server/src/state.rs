@@ -168,12 +168,12 @@ impl App {
     /// Replays `log` from `seed` under the server's rules, right here on
     /// the async worker thread, with that thread's warm [`sim::Replayer`].
     ///
-    /// Why not a thread of its own: a replay takes well under the 100 µs
-    /// that may pass between two awaits, and handing it to a replay thread
-    /// and back cost two wake-ups and context switches per finish; inline
-    /// took the server's CPU per finish down by about a tenth and
-    /// `bench-ingest` at 128 in flight from about 7,100 to 8,300 finishes a
-    /// second (BENCHMARKS.md, 2026-12-01 fourth session).
+    /// Why not a thread of its own: a replay takes 50 to 100 µs, within
+    /// what an async task may run between two awaits, while handing it to
+    /// a replay thread and back cost two wake-ups and two context switches
+    /// per finish. Inline took the server's CPU per finish down by 11 to
+    /// 17 %, and `bench-ingest` at 128 in flight from about 6,800 to 8,200
+    /// finishes a second (BENCHMARKS.md, 2026-12-01 fourth session).
     pub fn replay(&self, seed: Seed, log: &InputLog) -> Result<Outcome, ReplayError> {
         let started = std::time::Instant::now();
         let outcome = sim::replay(seed, &self.rules, log);
