@@ -40,6 +40,9 @@ use tokio::task::JoinHandle;
 /// How often [`Page::wait_until`] re-evaluates its condition.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
+/// How long [`Page::click_and_wait`] waits for the next page to load.
+pub const NAVIGATION_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Serialises browser tests: each Chromium with software WebGL wants both
 /// cores of these machines, and parallel ones would only time each other out.
 static ONE_BROWSER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -432,8 +435,17 @@ impl Page {
     }
 
     /// Clicks the element `selector` names (scrolled into view, real mouse
-    /// input) and waits for the page it leads to.
+    /// input) and waits, for at most [`NAVIGATION_TIMEOUT`], until the page
+    /// it leads to has loaded.
+    ///
+    /// The current document is marked first, and the wait is over when the
+    /// tab holds a loaded document without the mark: a test of our own with
+    /// a deadline. chromiumoxide's `wait_for_navigation` has none, and once
+    /// waited forever for a load that had already happened (a whole CI run
+    /// hung on a form submission).
     pub async fn click_and_wait(&self, selector: &str) {
+        let marked: bool = self.eval("window.__dreamFairyLeaving = true").await;
+        assert!(marked, "the page before clicking {selector} is marked");
         let element = self
             .page
             .find_element(selector)
@@ -443,10 +455,10 @@ impl Page {
             .click()
             .await
             .unwrap_or_else(|error| panic!("{selector} cannot be clicked: {error}"));
-        self.page
-            .wait_for_navigation()
-            .await
-            .unwrap_or_else(|error| panic!("after clicking {selector}: {error}"));
+        let arrived = "window.__dreamFairyLeaving !== true && document.readyState === 'complete'";
+        if let Err(failure) = self.wait_while_loading(arrived, NAVIGATION_TIMEOUT).await {
+            panic!("after clicking {selector}: {failure}");
+        }
     }
 
     /// The page's address now.
