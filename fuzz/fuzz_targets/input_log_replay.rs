@@ -10,8 +10,8 @@
 //!   one encoding per log), and survives its JSON form (base64url);
 //! - replaying it never panics, and fails only for a change after the
 //!   round's end;
-//! - the thread's warm replayer (reused across inputs, as on the
-//!   server's async worker threads) agrees with a fresh one, so restarting a round
+//! - the thread's warm replayer (reused across inputs, as on the server's
+//!   async worker threads) agrees with a fresh one, so restarting a round
 //!   leaves nothing of the last one behind;
 //! - the client's path, the same steers played live in a `Round`, gives
 //!   the same outcome: what the server counts is what the player saw;

@@ -440,9 +440,9 @@ impl Page {
     ///
     /// The current document is marked first, and the wait is over when the
     /// tab holds a loaded document without the mark: a test of our own with
-    /// a deadline. chromiumoxide's `wait_for_navigation` has none, and once
-    /// waited forever for a load that had already happened (a whole CI run
-    /// hung on a form submission).
+    /// a deadline. chromiumoxide's `wait_for_navigation` has none: it waits
+    /// for the main frame to report a finished load, and a CI run hung,
+    /// in all likelihood there, on a form submission.
     pub async fn click_and_wait(&self, selector: &str) {
         let marked: bool = self.eval("window.__dreamFairyLeaving = true").await;
         assert!(marked, "the page before clicking {selector} is marked");

@@ -57,9 +57,8 @@ impl WriterConfig {
     /// `bench-ingest` from about 4,200 to 5,100 finishes a second at 32 in
     /// flight, and once replays ran inline, 0.5 ms instead of 1 ms took it
     /// from about 5,600 to 5,900 (BENCHMARKS.md, 2026-12-01 third and
-    /// fourth sessions). A PostgreSQL
-    /// commit costs the database 1.5 to 2 ms of its own CPU, so there the
-    /// longer window that fills batches stays.
+    /// fourth sessions). A PostgreSQL commit costs the database 1.5 to 2 ms
+    /// of its own CPU, so there the longer window that fills batches stays.
     pub fn for_ledger(location: &Location) -> Self {
         let batch_window = match location {
             Location::Sqlite { .. } => Duration::from_micros(500),
