@@ -1,9 +1,10 @@
 //! The components and resources of a round's `World`.
 //!
-//! Entities: one [`Fairy`], who carries the player's [`Steering`] and her
-//! [`Basket`], and the things falling from the sky ([`Falling`]), each a
-//! book, a golden storybook or a rain cloud. What belongs to the round as a
-//! whole (rules, clock, generator, shelf, tally) is a resource.
+//! Entities: one [`Fairy`], who carries the player's [`Steering`], her
+//! [`Basket`] and the [`Board`] (what belongs to the round as a whole:
+//! rules, clock, generator, shelf, tally), and the places in the sky
+//! ([`SkySlot`]), each holding a thing falling ([`Falling`]: a book, a
+//! golden storybook or a rain cloud) or nothing.
 
 use bevy_ecs::prelude::*;
 use rand_pcg::Pcg32;
@@ -87,8 +88,7 @@ impl FallingKind {
 }
 
 /// A falling thing. Its `index` orders everything that depends on order.
-#[derive(Component, Debug, Clone, Copy)]
-#[require(Position)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Falling {
     /// Spawn order in the round, from 0: stable, unique, and the order in
     /// which simultaneous contacts are resolved.
@@ -98,6 +98,21 @@ pub struct Falling {
     /// How fast it falls (milli-units per tick).
     pub fall_speed: i32,
 }
+
+/// A place in the sky: holds one falling thing, or nothing.
+///
+/// A round gives an empty place to the next drop rather than despawning a
+/// thing and spawning the next: the sky's entities are spawned once (as
+/// many as were ever aloft at the same time) and kept across rounds
+/// replayed in the same world, so a tick changes no archetype and the
+/// server's replay runs many ticks in one borrow of the world (spawning and
+/// despawning cost more than the rules of a tick). In the sky's table the
+/// places holding things come first: a tick moves what stays over what
+/// left, a drop takes the first empty place, and a new place is spawned
+/// (at the table's end) only when none is empty.
+#[derive(Component, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[require(Position)]
+pub struct SkySlot(pub Option<Falling>);
 
 /// Everything of a round that is not a thing in it: its rules, clock, sky,
 /// shelf and tally. Kept on the fairy's entity (the round's one player), so

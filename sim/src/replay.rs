@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use crate::{InputLog, Outcome, Round, RoundStatus, Rules, RulesError, Seed, Steer};
+use crate::{InputLog, Outcome, Round, Rules, RulesError, Seed, Steer};
 
 /// Why an input log cannot be replayed. Every malformed log maps to one of
 /// these; decoding and replay never panic.
@@ -127,14 +127,12 @@ impl Replayer {
         };
         let mut changes = log.changes().iter().peekable();
         let mut steer = Steer::CENTRE;
-        let mut clock = round.clock();
-        while clock.status == RoundStatus::Playing {
-            if let Some(change) = changes.next_if(|change| change.tick == clock.tick) {
+        round.play_out(|tick| {
+            if let Some(change) = changes.next_if(|change| change.tick == tick) {
                 steer = change.steer;
             }
-            clock = round.advance(steer);
-        }
-        round.refresh_view();
+            steer
+        });
         match changes.next() {
             Some(change) => Err(ReplayError::TickPastEnd {
                 tick: change.tick,

@@ -9,7 +9,7 @@ use rand_pcg::Pcg32;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{
-    Basket, Board, Clock, Fairy, Falling, FallingKind, Position, RoundStatus, Shelf, Sky, Steering,
+    Basket, Board, Clock, Fairy, FallingKind, Position, RoundStatus, Shelf, Sky, SkySlot, Steering,
     Tally,
 };
 use crate::hash::StateHasher;
@@ -64,7 +64,7 @@ pub struct Round {
     world: World,
     tick: systems::TickState,
     fairy: Entity,
-    falling: QueryState<(Entity, &'static Falling, &'static Position)>,
+    falling: QueryState<(&'static SkySlot, &'static Position)>,
     log: InputLog,
 }
 
@@ -74,7 +74,7 @@ impl Round {
     pub fn new(seed: Seed, rules: &Rules) -> Round {
         let mut world = World::new();
         let fairy = world.spawn(Fairy).id();
-        let falling = world.query::<(Entity, &Falling, &Position)>();
+        let falling = world.query::<(&SkySlot, &Position)>();
         let tick = systems::TickState::new(&mut world);
         let mut round = Round {
             world,
@@ -89,17 +89,9 @@ impl Round {
 
     /// Starts over as a new round dealt by `seed`, played by `rules`,
     /// exactly as [`Round::new`] would, but keeping the `World` and the
-    /// tick's cached queries and buffers.
+    /// tick's cached queries and buffers, and the places in its sky.
     pub fn restart(&mut self, seed: Seed, rules: &Rules) {
-        self.falling.update_archetypes(&self.world);
-        let in_sky: Vec<Entity> = self
-            .falling
-            .iter_manual(&self.world)
-            .map(|(entity, _, _)| entity)
-            .collect();
-        for entity in in_sky {
-            self.world.despawn(entity);
-        }
+        systems::clear_sky(&mut self.world, &mut self.tick);
         let start = Position {
             x: Steer::CENTRE.target_x(rules),
             y: rules.fairy_y,
@@ -129,23 +121,27 @@ impl Round {
             return;
         }
         self.log.record(self.tick(), steer);
-        self.advance(steer);
+        let mut this_tick = Some(steer);
+        systems::run_ticks(&mut self.world, self.fairy, &mut self.tick, |_| {
+            this_tick.take()
+        });
         self.refresh_view();
     }
 
-    /// Plays one tick without recording it (replay already has the log),
-    /// and answers the clock after it. The caller checks that the round is
-    /// not over.
-    /// Until [`Round::refresh_view`], [`Round::falling`] may miss things of
-    /// a kind new to the world.
-    pub(crate) fn advance(&mut self, steer: Steer) -> Clock {
-        systems::run_tick(&mut self.world, self.fairy, steer, &mut self.tick)
+    /// Plays the round to its end without recording it (replay already has
+    /// the log), each tick steered by `steer_for(tick)`; answers the clock
+    /// at the end.
+    pub(crate) fn play_out(&mut self, mut steer_for: impl FnMut(u32) -> Steer) -> Clock {
+        let clock = systems::run_ticks(&mut self.world, self.fairy, &mut self.tick, |tick| {
+            Some(steer_for(tick))
+        });
+        self.refresh_view();
+        clock
     }
 
-    /// Lets [`Round::falling`] (and so the state hash) see every thing in
-    /// the sky, after ticks played with [`Round::advance`]. Cheap, but not
-    /// free: replay calls it once per round rather than once per tick.
-    pub(crate) fn refresh_view(&mut self) {
+    /// Lets [`Round::falling`] (and so the state hash) see every place in
+    /// the sky, after ticks that spawned the world's first.
+    fn refresh_view(&mut self) {
         self.falling.update_archetypes(&self.world);
     }
 
@@ -190,11 +186,13 @@ impl Round {
     pub fn falling(&self) -> impl Iterator<Item = FallingView> + '_ {
         self.falling
             .iter_manual(&self.world)
-            .map(|(_, thing, position)| FallingView {
-                index: thing.index,
-                kind: thing.kind,
-                position: *position,
-                fall_speed: thing.fall_speed,
+            .filter_map(|(slot, position)| {
+                slot.0.map(|thing| FallingView {
+                    index: thing.index,
+                    kind: thing.kind,
+                    position: *position,
+                    fall_speed: thing.fall_speed,
+                })
             })
     }
 

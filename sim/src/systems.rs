@@ -11,30 +11,34 @@
 //! 6. [`advance_clock`]: the tick ends; the round ends when the shelf is full
 //!    or the time is up.
 //!
-//! Then what was caught or missed leaves the world. The order is the code's
-//! own; nothing that changes the outcome depends on query iteration order
-//! (contacts are sorted by spawn index; whether a thing touches the fairy
-//! depends only on where it and the fairy are after moving, so falling and
-//! meeting in one pass is the same as one after the other). A thing caught
-//! this tick still counts towards [`Rules::max_drops`], and a new drop is
-//! first moved on the next tick.
+//! What was caught or missed leaves the sky as it falls: its place there
+//! is emptied, for a later drop to take. The order is the code's own;
+//! nothing that changes the outcome depends on query iteration order, or on
+//! which place holds what (contacts are sorted by spawn index; whether a thing
+//! touches the fairy depends only on where it and the fairy are after
+//! moving, so falling and meeting in one pass is the same as one after the
+//! other). A thing caught this tick still counts towards
+//! [`Rules::max_drops`], and a new drop is first moved on the next tick.
 //!
 //! Why plain functions rather than a `Schedule`: the server replays every
 //! round it counts, 900 ticks each, and a schedule's executor, its
 //! per-system parameter fetching and its deferred commands cost several
-//! times the rules themselves on every tick. Here a tick borrows the fairy
-//! and the sky once (one cached `SystemState`), changes the board in place,
-//! and allocates nothing once its buffers have grown. The sky is walked as
-//! slices of its table (`contiguous_iter_mut`), and most of it is far above
-//! the fairy and the bottom edge, so a thing there costs one comparison
-//! after its fall (`clear_down_to`).
+//! times the rules themselves on every tick. Here ticks borrow the fairy
+//! and the sky once (one cached `SystemState`) and change them in place;
+//! since a drop takes an empty place in the sky ([`SkySlot`]) rather than
+//! being spawned, that one borrow lasts until a drop finds no empty place
+//! (only when the sky holds more things at once than ever before in this
+//! world), and a tick allocates nothing once its buffers have grown. The
+//! sky is walked as slices of its table (`contiguous_iter_mut`), and most
+//! of it is far above the fairy and the bottom edge, so a thing there costs
+//! one comparison after its fall ([`Clearance`]).
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemState;
 use rand::Rng as _;
 
 use crate::components::{
-    Basket, Board, Clock, Fairy, Falling, FallingKind, Position, RoundStatus, Steering,
+    Basket, Board, Clock, Fairy, Falling, FallingKind, Position, RoundStatus, SkySlot, Steering,
 };
 use crate::{Rules, Steer};
 
@@ -51,20 +55,20 @@ type FairyQuery<'w, 's> = Query<
     With<Fairy>,
 >;
 
-/// Everything in the sky.
+/// Every place in the sky, full or empty.
 type SkyQuery<'w, 's> =
-    Query<'w, 's, (Entity, &'static Falling, &'static mut Position), Without<Fairy>>;
+    Query<'w, 's, (Entity, &'static mut SkySlot, &'static mut Position), Without<Fairy>>;
 
-/// The cached queries and buffers of [`run_tick`], kept with the round so
+/// The cached queries and buffers of [`run_ticks`], kept with the round so
 /// that a tick builds and allocates nothing.
 pub(crate) struct TickState {
-    /// The fairy and the sky, borrowed together once per tick: the board is
-    /// then changed in place rather than copied out and back.
+    /// The fairy and the sky, borrowed together: the board is then changed
+    /// in place rather than copied out and back.
     queries: SystemState<(FairyQuery<'static, 'static>, SkyQuery<'static, 'static>)>,
-    /// The fairy's contacts this tick.
-    contacts: Vec<(Falling, Entity)>,
-    /// What leaves the world at the end of the tick.
-    gone: Vec<Entity>,
+    /// The things that touched the fairy this tick.
+    contacts: Vec<Falling>,
+    /// The rows of the sky's table whose things leave it this tick.
+    leaving: Vec<usize>,
 }
 
 impl TickState {
@@ -72,53 +76,106 @@ impl TickState {
         Self {
             queries: SystemState::new(world),
             contacts: Vec::new(),
-            gone: Vec::new(),
+            leaving: Vec::new(),
         }
     }
 }
 
-/// Plays one tick of `world`, whose fairy is `fairy`, steered by `steer`;
-/// answers the clock after it.
-pub(crate) fn run_tick(
+/// Empties every place in the sky of `world`, for a new round.
+pub(crate) fn clear_sky(world: &mut World, state: &mut TickState) {
+    let Ok((_, mut sky)) = state.queries.get_mut(world) else {
+        return;
+    };
+    for (_, mut slot, _) in &mut sky {
+        slot.bypass_change_detection().0 = None;
+    }
+}
+
+/// Plays ticks of `world`, whose fairy is `fairy`, while the round is on
+/// and `steer_for` gives a steer for the tick about to be played (by its
+/// number); answers the clock after the last tick played.
+pub(crate) fn run_ticks(
     world: &mut World,
     fairy: Entity,
-    steer: Steer,
     state: &mut TickState,
+    mut steer_for: impl FnMut(u32) -> Option<Steer>,
 ) -> Clock {
+    loop {
+        match run_ticks_in_place(world, fairy, state, &mut steer_for) {
+            Stop::Done(clock) => return clock,
+            // Spawned at the end of the sky's table, after every place that
+            // holds a thing (see `SkySlot`); then the ticks go on.
+            Stop::NoEmptyPlace(thing, at) => {
+                world.spawn((SkySlot(Some(thing)), at));
+            }
+        }
+    }
+}
+
+/// Why [`run_ticks_in_place`] stopped.
+enum Stop {
+    /// The round is over, or there is no steer for the next tick: the clock.
+    Done(Clock),
+    /// The tick just played dropped a thing, at this position, and the sky
+    /// has no empty place for it: it needs a new one.
+    NoEmptyPlace(Falling, Position),
+}
+
+/// [`run_ticks`] in one borrow of the fairy and the sky, until it needs a
+/// new place in the sky (a structural change of the world).
+fn run_ticks_in_place(
+    world: &mut World,
+    fairy: Entity,
+    state: &mut TickState,
+    steer_for: &mut impl FnMut(u32) -> Option<Steer>,
+) -> Stop {
     let TickState {
         queries,
         contacts,
-        gone,
+        leaving,
     } = state;
     let Ok((mut fairies, mut sky)) = queries.get_mut(world) else {
-        return Clock::default();
+        return Stop::Done(Clock::default());
     };
     let Ok((mut position, mut steering, mut basket, mut board)) = fairies.get_mut(fairy) else {
-        return Clock::default();
+        return Stop::Done(Clock::default());
     };
     // Nothing reads change ticks: skip writing them.
-    let (position, basket, board) = (
+    let (position, steering, basket, board) = (
         position.bypass_change_detection(),
+        steering.bypass_change_detection(),
         basket.bypass_change_detection(),
         board.bypass_change_detection(),
     );
-    steering.bypass_change_detection().0 = steer;
-    steer_fairy(&board.rules, position, steer);
-    let in_sky = fall_and_meet(&mut sky, board, *position, contacts, gone);
-    catch(board, basket, contacts, gone);
-    shelve_books(board, basket);
-    let drop = drop_from_sky(board, in_sky);
-    advance_clock(board);
-    let clock = board.clock;
-    if let Some(drop) = drop {
-        world.spawn(drop);
+    // The fairy flies along one line: steering moves her sideways only, so
+    // what is clear of her stays the same tick after tick.
+    let clear = Clearance::above(&board.rules, *position);
+    loop {
+        let clock = board.clock;
+        if clock.status != RoundStatus::Playing {
+            return Stop::Done(clock);
+        }
+        let Some(steer) = steer_for(clock.tick) else {
+            return Stop::Done(clock);
+        };
+        steering.0 = steer;
+        steer_fairy(&board.rules, position, steer);
+        let fallen = fall_and_meet(&mut sky, board, *position, &clear, contacts, leaving);
+        catch(board, basket, contacts);
+        shelve_books(board, basket);
+        let drop = drop_from_sky(board, fallen.in_sky);
+        advance_clock(board);
+        if let Some((thing, at)) = drop {
+            let Some((_, mut slot, mut place)) = fallen
+                .empty_place
+                .and_then(|entity| sky.get_mut(entity).ok())
+            else {
+                return Stop::NoEmptyPlace(thing, at);
+            };
+            slot.bypass_change_detection().0 = Some(thing);
+            *place.bypass_change_detection() = at;
+        }
     }
-    // Iterated, then cleared: a `drain` costs more on every tick.
-    for &entity in gone.iter() {
-        world.despawn(entity);
-    }
-    gone.clear();
-    clock
 }
 
 /// `start + (end - start) * clock / round_ticks`: a tunable that moves
@@ -150,76 +207,123 @@ fn steer_fairy(rules: &Rules, fairy: &mut Position, steer: Steer) {
     fairy.x = fly_toward(rules, fairy.x, steer);
 }
 
-/// The lowest a thing of half height `half_height` can be and still neither
-/// touch the fairy (at `fairy`) nor have fallen past the bottom edge: for
-/// most of its fall, nothing but its height changes.
-fn clear_down_to(rules: &Rules, fairy: Position, half_height: i32) -> i64 {
-    let above_fairy =
-        i64::from(fairy.y) - i64::from(rules.fairy_half_height) - i64::from(half_height);
-    let above_bottom = i64::from(rules.field_height) + i64::from(half_height);
-    above_fairy.min(above_bottom)
+/// By kind code, the lowest a thing can be and still neither touch the
+/// fairy nor have fallen past the bottom edge: for most of its fall,
+/// nothing but its height changes. A quick test that gives the same answers
+/// as the full one in [`fall_and_meet`] for everything higher up.
+struct Clearance([i64; 3]);
+
+impl Clearance {
+    /// For a fairy at `fairy`.
+    fn above(rules: &Rules, fairy: Position) -> Clearance {
+        Clearance(
+            [
+                FallingKind::Book,
+                FallingKind::GoldenBook,
+                FallingKind::Cloud,
+            ]
+            .map(|kind| {
+                let half_height = kind.half_size(rules).1;
+                let above_fairy = i64::from(fairy.y)
+                    - i64::from(rules.fairy_half_height)
+                    - i64::from(half_height);
+                let above_bottom = i64::from(rules.field_height) + i64::from(half_height);
+                above_fairy.min(above_bottom)
+            }),
+        )
+    }
+
+    /// Whether a thing of `kind` at height `y` is clear.
+    fn is_clear(&self, kind: FallingKind, y: i32) -> bool {
+        i64::from(y) <= self.0[kind.code() as usize]
+    }
+}
+
+/// What one tick's fall left in the sky.
+struct Fallen {
+    /// The things in the sky before they fell (those that then left count).
+    in_sky: usize,
+    /// The first empty place in the sky, if there is one.
+    empty_place: Option<Entity>,
 }
 
 /// Moves everything in the sky down by its falling speed; then notes what
-/// touches the fairy as a contact, and marks what fell past the bottom edge
-/// gone (a book of those is missed). Answers how many things are in the sky.
+/// touches the fairy as a contact, and counts a book that fell past the
+/// bottom edge as missed. Both leave the sky: the last things in the sky's
+/// table are moved into their places, and the places they held emptied, so
+/// that the places holding things stay first (see [`SkySlot`]) and the walk
+/// stops at the first empty one.
 fn fall_and_meet(
     sky: &mut SkyQuery<'_, '_>,
     board: &mut Board,
     fairy: Position,
-    contacts: &mut Vec<(Falling, Entity)>,
-    gone: &mut Vec<Entity>,
-) -> usize {
+    clear: &Clearance,
+    contacts: &mut Vec<Falling>,
+    leaving: &mut Vec<usize>,
+) -> Fallen {
     let rules = &board.rules;
     let fairy_half = rules.fairy_half_size();
-    // By kind code; see `clear_down_to`. A quick test that gives the same
-    // answers as the full one below for everything higher up.
-    let clear = [
-        FallingKind::Book,
-        FallingKind::GoldenBook,
-        FallingKind::Cloud,
-    ]
-    .map(|kind| clear_down_to(rules, fairy, kind.half_size(rules).1));
-    let mut in_sky = 0;
+    let mut fallen = Fallen {
+        in_sky: 0,
+        empty_place: None,
+    };
     // Table by table, as slices: the sky is one table, and a slice walk
     // costs a fraction of fetching each thing through the query.
     let tables = sky
         .contiguous_iter_mut()
         .expect("the sky's components are all stored in tables");
-    for (entities, things, mut positions) in tables {
-        in_sky += things.len();
-        let positions = positions.bypass_change_detection();
-        for ((&entity, thing), position) in entities.iter().zip(things).zip(positions) {
+    for (entities, mut slots, mut positions) in tables {
+        let (slots, positions) = (
+            slots.bypass_change_detection(),
+            positions.bypass_change_detection(),
+        );
+        let mut held = 0;
+        for (row, (slot, position)) in slots.iter().zip(positions.iter_mut()).enumerate() {
+            let Some(thing) = slot.0 else {
+                break;
+            };
+            held += 1;
             position.y = position.y.saturating_add(thing.fall_speed);
-            if i64::from(position.y) <= clear[thing.kind.code() as usize] {
+            if clear.is_clear(thing.kind, position.y) {
                 continue;
             }
             let half = thing.kind.half_size(rules);
             if fairy.boxes_overlap(fairy_half, *position, half) {
-                contacts.push((*thing, entity));
+                contacts.push(thing);
+                leaving.push(row);
             } else if position.y.saturating_sub(half.1) > rules.field_height {
                 board.tally.books_missed += u32::from(thing.kind.is_book());
-                gone.push(entity);
+                leaving.push(row);
             }
         }
+        debug_assert!(
+            slots[held..].iter().all(|slot| slot.0.is_none()),
+            "the places holding things come first in the sky's table"
+        );
+        fallen.in_sky += held;
+        // From the last, so that the last place holding a thing never is
+        // one that is leaving.
+        let mut kept = held;
+        for &row in leaving.iter().rev() {
+            kept -= 1;
+            slots.swap(row, kept);
+            positions.swap(row, kept);
+            slots[kept] = SkySlot(None);
+        }
+        leaving.clear();
+        fallen.empty_place = fallen.empty_place.or(entities.get(kept).copied());
     }
-    in_sky
+    fallen
 }
 
 /// Resolves the fairy's contacts in spawn order: a book caught, then a
 /// cloud touched in the same tick, is soaked.
-fn catch(
-    board: &mut Board,
-    basket: &mut Basket,
-    contacts: &mut Vec<(Falling, Entity)>,
-    gone: &mut Vec<Entity>,
-) {
+fn catch(board: &mut Board, basket: &mut Basket, contacts: &mut Vec<Falling>) {
     if contacts.len() > 1 {
-        contacts.sort_unstable_by_key(|(thing, _)| thing.index);
+        contacts.sort_unstable_by_key(|thing| thing.index);
     }
     let rules = &board.rules;
-    for &(thing, entity) in contacts.iter() {
-        gone.push(entity);
+    for &thing in contacts.iter() {
         match thing.kind {
             FallingKind::Book | FallingKind::GoldenBook => {
                 if basket.books == 0 {
@@ -347,11 +451,11 @@ mod tests {
     /// Puts a motionless `kind` with spawn index `index` at (`x`, `y`).
     fn put(round: &mut Round, index: u32, kind: FallingKind, x: i32, y: i32) {
         round.world_mut().spawn((
-            Falling {
+            SkySlot(Some(Falling {
                 index,
                 kind,
                 fall_speed: 0,
-            },
+            })),
             Position { x, y },
         ));
     }
@@ -365,6 +469,37 @@ mod tests {
     fn steps(round: &mut Round, count: u32) {
         for _ in 0..count {
             round.step(Steer::CENTRE);
+        }
+    }
+
+    /// How many places the sky of `round` has, full or empty.
+    fn places(round: &mut Round) -> usize {
+        let world = round.world_mut();
+        let mut places = world.query::<&SkySlot>();
+        places.iter(world).count()
+    }
+
+    #[test]
+    fn a_new_place_in_the_sky_only_when_none_is_empty() {
+        let rules = Rules::CURRENT;
+        let mut round = Round::new(Seed(5), &rules);
+        let mut most_aloft = 0;
+        for next_seed in [6, 7] {
+            while !round.is_over() {
+                // Sweeps from side to side, catching some and missing some.
+                let column = (round.tick() / 3 % u32::from(Steer::MAX + 1)) as u8;
+                round.step(Steer::new(column).unwrap());
+                most_aloft = most_aloft.max(round.falling().count());
+            }
+            assert!(most_aloft > 1, "a round drops things");
+            assert_eq!(
+                places(&mut round),
+                most_aloft,
+                "as many places as things were ever aloft at once"
+            );
+            round.restart(Seed(next_seed), &rules);
+            assert_eq!(round.falling().count(), 0, "a new round's sky is empty");
+            assert_eq!(places(&mut round), most_aloft, "and keeps its places");
         }
     }
 
