@@ -26,7 +26,7 @@ use rand::{Rng as _, SeedableRng as _};
 use server::allocation::{Allocator, Candidate, ListedSchool, Pledge, Report, SchoolTally};
 use server::metrics::Metrics;
 use server::report_cache::{ReportBodies, ReportCache};
-use server::store::{Location, WriterConfig, sqlite};
+use server::store::{self, Location, sqlite};
 use server::token::TokenKey;
 use server::{AppState, ServeConfig};
 use sim::wire::SchoolRef;
@@ -151,18 +151,14 @@ static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
         data_dir: dir.path().to_owned(),
     };
     let store = runtime
-        .block_on(sqlite::open(
-            &path,
-            WriterConfig::for_ledger(&location),
-            metrics.ledger.clone(),
-        ))
+        .block_on(store::open_with_defaults(&location, metrics.ledger.clone()))
         .expect("the ledger opens");
     runtime
         .block_on(store.import_schools(
             "bench.csv",
             listed_schools(),
             None,
-            server::store::Actor::os_user("bench"),
+            store::Actor::os_user("bench"),
         ))
         .expect("import");
     let pledge = Pledge {
@@ -171,7 +167,7 @@ static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
         book_cap: books,
     };
     let pledged = runtime
-        .block_on(store.pledge(pledge, server::store::Actor::os_user("bench")))
+        .block_on(store.pledge(pledge, store::Actor::os_user("bench")))
         .expect("pledge");
     assert_eq!(
         pledged.books_allocated as u64, books,

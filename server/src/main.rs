@@ -17,7 +17,7 @@ use server::metrics::LedgerMetrics;
 use server::share::Fonts;
 use server::share::posters::make_poster;
 use server::store::admin::{BookSelection, PasswordHash, ShipmentDetails};
-use server::store::{self, Actor, DatabaseUrl, Location, ShipRequest, Store, WriterConfig};
+use server::store::{self, Actor, DatabaseUrl, Location, ShipRequest, Store};
 use server::{AppState, ServeConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -250,8 +250,7 @@ impl DataDir {
     /// Opens the ledger, for one admin command.
     async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         let location = self.location()?;
-        let config = WriterConfig::for_ledger(&location);
-        store::open(&location, config, LedgerMetrics::default())
+        store::open_with_defaults(&location, LedgerMetrics::default())
             .await
             .with_context(|| format!("opening the ledger ({location})"))
     }

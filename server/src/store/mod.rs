@@ -118,6 +118,16 @@ pub async fn open(
     }
 }
 
+/// [`open`] with the writer's defaults for the ledger at `location`
+/// ([`WriterConfig::for_ledger`]): for the admin commands and tests, which
+/// take no batching settings.
+pub async fn open_with_defaults(
+    location: &Location,
+    metrics: LedgerMetrics,
+) -> Result<Arc<dyn Store>, StoreError> {
+    open(location, WriterConfig::for_ledger(location), metrics).await
+}
+
 /// Appends `count` synthetic participations to the ledger at `location`,
 /// spread over the `days` China days before `now_ms`, repeatably from
 /// `seed` (benchmarks and rehearsals; see each backend's `bulk_load`).

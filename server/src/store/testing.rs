@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::postgres::ScratchDatabase;
-use super::{Location, Store, WriterConfig};
+use super::{Location, Store};
 use crate::metrics::LedgerMetrics;
 
 /// Which ledger backend a test runs on.
@@ -63,8 +63,7 @@ impl TestLedger {
 
     /// [`Self::open`], reporting to `metrics`.
     pub async fn open_with_metrics(&self, metrics: LedgerMetrics) -> Arc<dyn Store> {
-        let config = WriterConfig::for_ledger(&self.location);
-        super::open(&self.location, config, metrics)
+        super::open_with_defaults(&self.location, metrics)
             .await
             .expect("the ledger opens")
     }

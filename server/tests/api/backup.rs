@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use server::domain::RoundId;
 use server::metrics::LedgerMetrics;
 use server::store::postgres::ScratchDatabase;
-use server::store::{self, Location, WriterConfig};
+use server::store::{self, Location};
 use sim::wire::Receipt;
 
 use crate::helpers::{Db, TestApp, on_both_backends, spawn_app};
@@ -178,8 +178,7 @@ async fn a_backup_taken_under_load_restores_whole(db: Db) {
     server(&["verify", text(&export)]);
 
     // Every receipt acknowledged before the backup started, as answered.
-    let config = WriterConfig::for_ledger(&location);
-    let ledger = store::open(&location, config, LedgerMetrics::default())
+    let ledger = store::open_with_defaults(&location, LedgerMetrics::default())
         .await
         .unwrap();
     for receipt in &acknowledged_before {

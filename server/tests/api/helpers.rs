@@ -14,9 +14,7 @@ use server::allocation::ListedSchool;
 use server::config::ServeConfig;
 use server::metrics::{LedgerMetrics, Metrics};
 use server::store::postgres::ScratchDatabase;
-use server::store::{
-    self, Actor, ImportOutcome, LedgerCheck, LedgerTotals, Store, StoreError, WriterConfig,
-};
+use server::store::{self, Actor, ImportOutcome, LedgerCheck, LedgerTotals, Store, StoreError};
 use server::token::TokenKey;
 use server::{AppState, ServeError};
 use sim::Rules;
@@ -239,13 +237,9 @@ impl TestApp {
         F: Future<Output = Result<T, StoreError>>,
     {
         let location = self.config.ledger_location();
-        let cli = store::open(
-            &location,
-            WriterConfig::for_ledger(&location),
-            LedgerMetrics::default(),
-        )
-        .await
-        .expect("the CLI opens the ledger");
+        let cli = store::open_with_defaults(&location, LedgerMetrics::default())
+            .await
+            .expect("the CLI opens the ledger");
         let result = command(Arc::clone(&cli)).await;
         cli.close().await.expect("the CLI closes the ledger");
         result
