@@ -41,6 +41,27 @@ fn replay_full_length_round(bencher: divan::Bencher) {
     bencher.bench(|| replay(divan::black_box(seed), &rules, divan::black_box(&log)));
 }
 
+/// Replays 100 different rounds of the scripted player (seeds 0 to 99) one
+/// after another in one replayer, as a server thread does: divided by 100,
+/// what a replay costs the server on average.
+#[divan::bench(sample_count = 30)]
+fn replay_100_scripted_rounds(bencher: divan::Bencher) {
+    let rules = Rules::CURRENT;
+    let rounds: Vec<_> = (0..100)
+        .map(|seed| {
+            let (log, outcome) = bot::play_round(Seed(seed), &rules);
+            (Seed(seed), log, outcome)
+        })
+        .collect();
+    let mut replayer = sim::Replayer::new();
+    bencher.bench_local(|| {
+        for (seed, log, outcome) in &rounds {
+            let replayed = replayer.replay(*seed, &rules, divan::black_box(log));
+            assert_eq!(replayed.as_ref(), Ok(outcome), "replays agree");
+        }
+    });
+}
+
 /// Setting up a fresh round (its World and cached queries) and playing its
 /// first tick: what `replay` saves by reusing its round.
 #[divan::bench]

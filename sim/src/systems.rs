@@ -279,7 +279,8 @@ fn fall_and_meet(
         );
         let mut held = 0;
         for (row, (slot, position)) in slots.iter().zip(positions.iter_mut()).enumerate() {
-            let Some(thing) = slot.0 else {
+            // By reference: most things are only moved, never copied out.
+            let Some(thing) = &slot.0 else {
                 break;
             };
             held += 1;
@@ -289,7 +290,7 @@ fn fall_and_meet(
             }
             let half = thing.kind.half_size(rules);
             if fairy.boxes_overlap(fairy_half, *position, half) {
-                contacts.push(thing);
+                contacts.push(*thing);
                 leaving.push(row);
             } else if position.y.saturating_sub(half.1) > rules.field_height {
                 board.tally.books_missed += u32::from(thing.kind.is_book());
