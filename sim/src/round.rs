@@ -129,14 +129,12 @@ impl Round {
     }
 
     /// Plays the round to its end without recording it (replay already has
-    /// the log), each tick steered by `steer_for(tick)`; answers the clock
-    /// at the end.
-    pub(crate) fn play_out(&mut self, mut steer_for: impl FnMut(u32) -> Steer) -> Clock {
-        let clock = systems::run_ticks(&mut self.world, self.fairy, &mut self.tick, |tick| {
+    /// the log), each tick steered by `steer_for(tick)`.
+    pub(crate) fn play_out(&mut self, mut steer_for: impl FnMut(u32) -> Steer) {
+        systems::run_ticks(&mut self.world, self.fairy, &mut self.tick, |tick| {
             Some(steer_for(tick))
         });
         self.refresh_view();
-        clock
     }
 
     /// Lets [`Round::falling`] (and so the state hash) see every place in

@@ -38,7 +38,7 @@ use bevy_ecs::system::SystemState;
 use rand::Rng as _;
 
 use crate::components::{
-    Basket, Board, Clock, Fairy, Falling, FallingKind, Position, RoundStatus, SkySlot, Steering,
+    Basket, Board, Fairy, Falling, FallingKind, Position, RoundStatus, SkySlot, Steering,
 };
 use crate::{Rules, Steer};
 
@@ -93,16 +93,16 @@ pub(crate) fn clear_sky(world: &mut World, state: &mut TickState) {
 
 /// Plays ticks of `world`, whose fairy is `fairy`, while the round is on
 /// and `steer_for` gives a steer for the tick about to be played (by its
-/// number); answers the clock after the last tick played.
+/// number).
 pub(crate) fn run_ticks(
     world: &mut World,
     fairy: Entity,
     state: &mut TickState,
     mut steer_for: impl FnMut(u32) -> Option<Steer>,
-) -> Clock {
+) {
     loop {
         match run_ticks_in_place(world, fairy, state, &mut steer_for) {
-            Stop::Done(clock) => return clock,
+            Stop::Done => return,
             // Spawned at the end of the sky's table, after every place that
             // holds a thing (see `SkySlot`); then the ticks go on.
             Stop::NoEmptyPlace(thing, at) => {
@@ -114,8 +114,8 @@ pub(crate) fn run_ticks(
 
 /// Why [`run_ticks_in_place`] stopped.
 enum Stop {
-    /// The round is over, or there is no steer for the next tick: the clock.
-    Done(Clock),
+    /// The round is over, or there is no steer for the next tick.
+    Done,
     /// The tick just played dropped a thing, at this position, and the sky
     /// has no empty place for it: it needs a new one.
     NoEmptyPlace(Falling, Position),
@@ -135,10 +135,10 @@ fn run_ticks_in_place(
         leaving,
     } = state;
     let Ok((mut fairies, mut sky)) = queries.get_mut(world) else {
-        return Stop::Done(Clock::default());
+        return Stop::Done;
     };
     let Ok((mut position, mut steering, mut basket, mut board)) = fairies.get_mut(fairy) else {
-        return Stop::Done(Clock::default());
+        return Stop::Done;
     };
     // Nothing reads change ticks: skip writing them.
     let (position, steering, basket, board) = (
@@ -153,10 +153,10 @@ fn run_ticks_in_place(
     loop {
         let clock = board.clock;
         if clock.status != RoundStatus::Playing {
-            return Stop::Done(clock);
+            return Stop::Done;
         }
         let Some(steer) = steer_for(clock.tick) else {
-            return Stop::Done(clock);
+            return Stop::Done;
         };
         steering.0 = steer;
         steer_fairy(&board.rules, position, steer);
@@ -279,7 +279,7 @@ fn fall_and_meet(
         );
         let mut held = 0;
         for (row, (slot, position)) in slots.iter().zip(positions.iter_mut()).enumerate() {
-            // By reference: most things are only moved, never copied out.
+            // By reference: most things only fall a step and are never copied.
             let Some(thing) = &slot.0 else {
                 break;
             };
@@ -438,6 +438,7 @@ fn advance_clock(board: &mut Board) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::components::Clock;
     use crate::{Round, Seed};
 
     /// A round under `rules` where nothing falls unless the test puts it there.
