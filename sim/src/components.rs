@@ -1,4 +1,4 @@
-//! The components and resources of a round's `World`.
+//! The components of a round's `World`.
 //!
 //! Entities: one [`Fairy`], who carries the player's [`Steering`], her
 //! [`Basket`] and the [`Board`] (what belongs to the round as a whole:

@@ -13,7 +13,8 @@
 //!
 //! Map of the crate:
 //! - [`rules`]: [`RULES_VERSION`] and every tunable ([`Rules::CURRENT`]).
-//! - [`components`]: the ECS components and resources of a round.
+//! - [`components`]: the ECS components of a round (the fairy, her board,
+//!   the places in the sky).
 //! - `systems`: the systems of one tick and their fixed order.
 //! - [`round`]: [`Round`], a `bevy_ecs` `World` plus its tick, stepped
 //!   one tick at a time, recording the input; [`Outcome`].
