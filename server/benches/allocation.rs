@@ -26,7 +26,7 @@ use rand::{Rng as _, SeedableRng as _};
 use server::allocation::{Allocator, Candidate, ListedSchool, Pledge, Report, SchoolTally};
 use server::metrics::Metrics;
 use server::report_cache::{ReportBodies, ReportCache};
-use server::store::{self, Location, sqlite};
+use server::store::{self, Actor, Location, sqlite};
 use server::token::TokenKey;
 use server::{AppState, ServeConfig};
 use sim::wire::SchoolRef;
@@ -158,7 +158,7 @@ static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
             "bench.csv",
             listed_schools(),
             None,
-            store::Actor::os_user("bench"),
+            Actor::os_user("bench"),
         ))
         .expect("import");
     let pledge = Pledge {
@@ -167,7 +167,7 @@ static CAMPAIGN: LazyLock<Campaign> = LazyLock::new(|| {
         book_cap: books,
     };
     let pledged = runtime
-        .block_on(store.pledge(pledge, store::Actor::os_user("bench")))
+        .block_on(store.pledge(pledge, Actor::os_user("bench")))
         .expect("pledge");
     assert_eq!(
         pledged.books_allocated as u64, books,
