@@ -29,10 +29,12 @@
 //! being spawned, that one borrow lasts until a drop finds no empty place
 //! (only when the sky holds more things at once than ever before in this
 //! world), and a tick allocates nothing once its buffers have grown. The
-//! sky is walked as slices of its table (`contiguous_iter_mut`), and most
-//! of it is far above the fairy and the bottom edge, so a thing there costs
-//! one comparison after its fall ([`Clearance`]).
+//! sky's table is taken as slices once per borrow ([`Places`], which also
+//! counts the places holding things, so a drop takes the next row), and
+//! most of it is far above the fairy and the bottom edge, so a thing there
+//! costs one comparison after its fall ([`Clearance`]).
 
+use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemState;
 use rand::Rng as _;
@@ -57,7 +59,7 @@ type FairyQuery<'w, 's> = Query<
 
 /// Every place in the sky, full or empty.
 type SkyQuery<'w, 's> =
-    Query<'w, 's, (Entity, &'static mut SkySlot, &'static mut Position), Without<Fairy>>;
+    Query<'w, 's, (&'static mut SkySlot, &'static mut Position), Without<Fairy>>;
 
 /// The cached queries and buffers of [`run_ticks`], kept with the round so
 /// that a tick builds and allocates nothing.
@@ -86,7 +88,7 @@ pub(crate) fn clear_sky(world: &mut World, state: &mut TickState) {
     let Ok((_, mut sky)) = state.queries.get_mut(world) else {
         return;
     };
-    for (_, mut slot, _) in &mut sky {
+    for (mut slot, _) in &mut sky {
         slot.bypass_change_detection().0 = None;
     }
 }
@@ -134,7 +136,7 @@ fn run_ticks_in_place(
         contacts,
         leaving,
     } = state;
-    let Ok((mut fairies, mut sky)) = queries.get_mut(world) else {
+    let Ok((mut fairies, sky)) = queries.get_mut(world) else {
         return Stop::Done;
     };
     let Ok((mut position, mut steering, mut basket, mut board)) = fairies.get_mut(fairy) else {
@@ -150,6 +152,21 @@ fn run_ticks_in_place(
     // The fairy flies along one line: steering moves her sideways only, so
     // what is clear of her stays the same tick after tick.
     let clear = Clearance::above(&board.rules, *position);
+    // The places are all spawned alike, so they share one table (none
+    // before the first is spawned). Its columns are taken as slices once
+    // for all the ticks of this borrow.
+    let mut tables = sky
+        .contiguous_iter_inner()
+        .expect("the sky's components are all stored in tables");
+    let table = tables.next();
+    debug_assert!(tables.next().is_none(), "the sky's places share one table");
+    let mut places = match table {
+        Some((slots, positions)) => Places::new(
+            ContiguousMut::bypass_change_detection_split(slots).0,
+            ContiguousMut::bypass_change_detection_split(positions).0,
+        ),
+        None => Places::new(&mut [], &mut []),
+    };
     loop {
         let clock = board.clock;
         if clock.status != RoundStatus::Playing {
@@ -160,21 +177,52 @@ fn run_ticks_in_place(
         };
         steering.0 = steer;
         steer_fairy(&board.rules, position, steer);
-        let fallen = fall_and_meet(&mut sky, board, *position, &clear, contacts, leaving);
+        let in_sky = fall_and_meet(&mut places, board, *position, &clear, contacts, leaving);
         catch(board, basket, contacts);
         shelve_books(board, basket);
-        let drop = drop_from_sky(board, fallen.in_sky);
+        let drop = drop_from_sky(board, in_sky);
         advance_clock(board);
-        if let Some((thing, at)) = drop {
-            let Some((_, mut slot, mut place)) = fallen
-                .empty_place
-                .and_then(|entity| sky.get_mut(entity).ok())
-            else {
-                return Stop::NoEmptyPlace(thing, at);
-            };
-            slot.bypass_change_detection().0 = Some(thing);
-            *place.bypass_change_detection() = at;
+        if let Some((thing, at)) = drop
+            && !places.hold(thing, at)
+        {
+            return Stop::NoEmptyPlace(thing, at);
         }
+    }
+}
+
+/// The sky's table as slices, for the ticks of one borrow: the places
+/// holding things come first (see [`SkySlot`]), and `held` counts them.
+struct Places<'a> {
+    slots: &'a mut [SkySlot],
+    positions: &'a mut [Position],
+    held: usize,
+}
+
+impl<'a> Places<'a> {
+    fn new(slots: &'a mut [SkySlot], positions: &'a mut [Position]) -> Places<'a> {
+        let held = slots.iter().take_while(|slot| slot.0.is_some()).count();
+        debug_assert!(
+            slots[held..].iter().all(|slot| slot.0.is_none()),
+            "the places holding things come first in the sky's table"
+        );
+        Places {
+            slots,
+            positions,
+            held,
+        }
+    }
+
+    /// Puts `thing` at `at` in the first empty place; false if there is none.
+    fn hold(&mut self, thing: Falling, at: Position) -> bool {
+        let row = self.held;
+        let (Some(slot), Some(position)) = (self.slots.get_mut(row), self.positions.get_mut(row))
+        else {
+            return false;
+        };
+        *slot = SkySlot(Some(thing));
+        *position = at;
+        self.held += 1;
+        true
     }
 }
 
@@ -239,82 +287,54 @@ impl Clearance {
     }
 }
 
-/// What one tick's fall left in the sky.
-struct Fallen {
-    /// The things in the sky before they fell (those that then left count).
-    in_sky: usize,
-    /// The first empty place in the sky, if there is one.
-    empty_place: Option<Entity>,
-}
-
 /// Moves everything in the sky down by its falling speed; then notes what
 /// touches the fairy as a contact, and counts a book that fell past the
-/// bottom edge as missed. Both leave the sky: the last things in the sky's
-/// table are moved into their places, and the places they held emptied, so
-/// that the places holding things stay first (see [`SkySlot`]) and the walk
-/// stops at the first empty one.
+/// bottom edge as missed. Both leave the sky: the last things held are
+/// moved into their places, and the places they held emptied, so that the
+/// places holding things stay first (see [`SkySlot`]). Answers how many
+/// things were in the sky before they fell (those that then left count).
 fn fall_and_meet(
-    sky: &mut SkyQuery<'_, '_>,
+    places: &mut Places<'_>,
     board: &mut Board,
     fairy: Position,
     clear: &Clearance,
     contacts: &mut Vec<Falling>,
     leaving: &mut Vec<usize>,
-) -> Fallen {
+) -> usize {
     let rules = &board.rules;
     let fairy_half = rules.fairy_half_size();
-    let mut fallen = Fallen {
-        in_sky: 0,
-        empty_place: None,
-    };
-    // Table by table, as slices: the sky is one table, and a slice walk
-    // costs a fraction of fetching each thing through the query.
-    let tables = sky
-        .contiguous_iter_mut()
-        .expect("the sky's components are all stored in tables");
-    for (entities, mut slots, mut positions) in tables {
-        let (slots, positions) = (
-            slots.bypass_change_detection(),
-            positions.bypass_change_detection(),
-        );
-        let mut held = 0;
-        for (row, (slot, position)) in slots.iter().zip(positions.iter_mut()).enumerate() {
-            // By reference: most things only fall a step and are never copied.
-            let Some(thing) = &slot.0 else {
-                break;
-            };
-            held += 1;
-            position.y = position.y.saturating_add(thing.fall_speed);
-            if clear.is_clear(thing.kind, position.y) {
-                continue;
-            }
-            let half = thing.kind.half_size(rules);
-            if fairy.boxes_overlap(fairy_half, *position, half) {
-                contacts.push(*thing);
-                leaving.push(row);
-            } else if position.y.saturating_sub(half.1) > rules.field_height {
-                board.tally.books_missed += u32::from(thing.kind.is_book());
-                leaving.push(row);
-            }
+    let in_sky = places.held;
+    let (slots, positions) = (&mut places.slots[..in_sky], &mut places.positions[..in_sky]);
+    for (row, (slot, position)) in slots.iter().zip(positions.iter_mut()).enumerate() {
+        // By reference: most things only fall a step and are never copied.
+        let Some(thing) = &slot.0 else {
+            unreachable!("the first `held` places hold things");
+        };
+        position.y = position.y.saturating_add(thing.fall_speed);
+        if clear.is_clear(thing.kind, position.y) {
+            continue;
         }
-        debug_assert!(
-            slots[held..].iter().all(|slot| slot.0.is_none()),
-            "the places holding things come first in the sky's table"
-        );
-        fallen.in_sky += held;
-        // From the last, so that the last place holding a thing never is
-        // one that is leaving.
-        let mut kept = held;
-        for &row in leaving.iter().rev() {
-            kept -= 1;
-            slots.swap(row, kept);
-            positions.swap(row, kept);
-            slots[kept] = SkySlot(None);
+        let half = thing.kind.half_size(rules);
+        if fairy.boxes_overlap(fairy_half, *position, half) {
+            contacts.push(*thing);
+            leaving.push(row);
+        } else if position.y.saturating_sub(half.1) > rules.field_height {
+            board.tally.books_missed += u32::from(thing.kind.is_book());
+            leaving.push(row);
         }
-        leaving.clear();
-        fallen.empty_place = fallen.empty_place.or(entities.get(kept).copied());
     }
-    fallen
+    // From the last, so that the last place holding a thing never is one
+    // that is leaving.
+    let mut kept = in_sky;
+    for &row in leaving.iter().rev() {
+        kept -= 1;
+        slots.swap(row, kept);
+        positions.swap(row, kept);
+        slots[kept] = SkySlot(None);
+    }
+    leaving.clear();
+    places.held = kept;
+    in_sky
 }
 
 /// Resolves the fairy's contacts in spawn order: a book caught, then a
