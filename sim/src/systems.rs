@@ -30,9 +30,10 @@
 //! (only when the sky holds more things at once than ever before in this
 //! world), and a tick allocates nothing once its buffers have grown. The
 //! sky's table is taken as slices once per borrow ([`Places`], which also
-//! counts the places holding things, so a drop takes the next row), and
-//! most of it is far above the fairy and the bottom edge, so a thing there
-//! costs one comparison after its fall ([`Clearance`]).
+//! counts the places holding things, so a drop takes the next row). Most
+//! of the sky is far above the fairy and the bottom edge, where a tick only
+//! moves a thing down ([`Clearance`]): there a thing costs one comparison a
+//! tick, and its height is worked out when it comes near or the borrow ends.
 
 use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::prelude::*;
@@ -71,6 +72,9 @@ pub(crate) struct TickState {
     contacts: Vec<Falling>,
     /// The rows of the sky's table whose things leave it this tick.
     leaving: Vec<usize>,
+    /// By row of the sky's table, when its thing's height was last brought
+    /// up to date, and when it comes near (see [`Places`]).
+    falls: Vec<Fall>,
 }
 
 impl TickState {
@@ -79,6 +83,7 @@ impl TickState {
             queries: SystemState::new(world),
             contacts: Vec::new(),
             leaving: Vec::new(),
+            falls: Vec::new(),
         }
     }
 }
@@ -135,6 +140,7 @@ fn run_ticks_in_place(
         queries,
         contacts,
         leaving,
+        falls,
     } = state;
     let Ok((mut fairies, sky)) = queries.get_mut(world) else {
         return Stop::Done;
@@ -160,70 +166,142 @@ fn run_ticks_in_place(
         .expect("the sky's components are all stored in tables");
     let table = tables.next();
     debug_assert!(tables.next().is_none(), "the sky's places share one table");
-    let mut places = match table {
-        Some((slots, positions)) => Places::new(
+    let (slots, positions) = match table {
+        Some((slots, positions)) => (
             ContiguousMut::bypass_change_detection_split(slots).0,
             ContiguousMut::bypass_change_detection_split(positions).0,
         ),
-        None => Places::new(&mut [], &mut []),
+        None => (&mut [][..], &mut [][..]),
     };
-    loop {
+    let mut places = Places::new(slots, positions, falls, clear, board.clock.tick);
+    let stop = loop {
         let clock = board.clock;
         if clock.status != RoundStatus::Playing {
-            return Stop::Done;
+            break Stop::Done;
         }
         let Some(steer) = steer_for(clock.tick) else {
-            return Stop::Done;
+            break Stop::Done;
         };
         steering.0 = steer;
         steer_fairy(&board.rules, position, steer);
-        let in_sky = fall_and_meet(&mut places, board, *position, &clear, contacts, leaving);
+        let in_sky = fall_and_meet(&mut places, board, *position, contacts, leaving);
         catch(board, basket, contacts);
         shelve_books(board, basket);
         let drop = drop_from_sky(board, in_sky);
         advance_clock(board);
         if let Some((thing, at)) = drop
-            && !places.hold(thing, at)
+            && !places.hold(thing, at, board.clock.tick)
         {
-            return Stop::NoEmptyPlace(thing, at);
+            break Stop::NoEmptyPlace(thing, at);
         }
-    }
+    };
+    // Outside this borrow, every position is where its thing is now.
+    places.bring_up_to(board.clock.tick);
+    stop
 }
 
 /// The sky's table as slices, for the ticks of one borrow: the places
 /// holding things come first (see [`SkySlot`]), and `held` counts them.
+///
+/// Most things are far above the fairy and the bottom edge, where a tick
+/// changes nothing but their height, and that by their falling speed: so
+/// within a borrow a thing's position is brought up to date only from the
+/// tick it comes near (`Fall::near_at`, found from its speed and
+/// [`Clearance`] when it enters the borrow), and a tick spends one
+/// comparison on each thing still far away. Positions are exact again when
+/// the borrow ends ([`Places::bring_up_to`]).
 struct Places<'a> {
     slots: &'a mut [SkySlot],
     positions: &'a mut [Position],
+    /// By row, as long as `slots`.
+    falls: &'a mut [Fall],
+    clear: Clearance,
     held: usize,
 }
 
+/// Where a thing's fall stands, within one borrow of the sky.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fall {
+    /// The tick at whose start its position was exact.
+    since: u32,
+    /// The first tick after whose fall it is no longer clear (it may touch
+    /// the fairy or pass the bottom edge); `u32::MAX` if never.
+    near_at: u32,
+}
+
 impl<'a> Places<'a> {
-    fn new(slots: &'a mut [SkySlot], positions: &'a mut [Position]) -> Places<'a> {
+    /// The places of a sky whose positions are exact at the start of tick
+    /// `now`, seen with the fairy's clearance `clear`; `falls` is a buffer.
+    fn new(
+        slots: &'a mut [SkySlot],
+        positions: &'a mut [Position],
+        falls: &'a mut Vec<Fall>,
+        clear: Clearance,
+        now: u32,
+    ) -> Places<'a> {
         let held = slots.iter().take_while(|slot| slot.0.is_some()).count();
         debug_assert!(
             slots[held..].iter().all(|slot| slot.0.is_none()),
             "the places holding things come first in the sky's table"
         );
+        falls.resize(slots.len(), Fall::default());
+        for ((slot, position), fall) in slots.iter().zip(positions.iter()).zip(falls.iter_mut()) {
+            if let Some(thing) = &slot.0 {
+                *fall = clear.fall_of(thing, position.y, now);
+            }
+        }
         Places {
             slots,
             positions,
+            falls,
+            clear,
             held,
         }
     }
 
-    /// Puts `thing` at `at` in the first empty place; false if there is none.
-    fn hold(&mut self, thing: Falling, at: Position) -> bool {
+    /// Puts `thing` at `at` (where it is at the start of tick `now`) in the
+    /// first empty place; false if there is none.
+    fn hold(&mut self, thing: Falling, at: Position, now: u32) -> bool {
         let row = self.held;
-        let (Some(slot), Some(position)) = (self.slots.get_mut(row), self.positions.get_mut(row))
-        else {
+        let (Some(slot), Some(position), Some(fall)) = (
+            self.slots.get_mut(row),
+            self.positions.get_mut(row),
+            self.falls.get_mut(row),
+        ) else {
             return false;
         };
         *slot = SkySlot(Some(thing));
         *position = at;
+        *fall = self.clear.fall_of(&thing, at.y, now);
         self.held += 1;
         true
     }
+
+    /// Brings every position up to the start of tick `now`.
+    fn bring_up_to(&mut self, now: u32) {
+        let held = self.held;
+        for ((slot, position), fall) in self.slots[..held]
+            .iter()
+            .zip(&mut self.positions[..held])
+            .zip(&mut self.falls[..held])
+        {
+            if let Some(thing) = &slot.0 {
+                position.y = height_after(position.y, thing.fall_speed, now - fall.since);
+                fall.since = now;
+            }
+        }
+    }
+}
+
+/// Where a thing at height `y` falling at `speed` is after `ticks` ticks:
+/// exactly what `ticks` saturating additions of `speed` give, as heights
+/// only ever move one way.
+fn height_after(y: i32, speed: i32, ticks: u32) -> i32 {
+    let moved = i64::from(speed).saturating_mul(i64::from(ticks));
+    // Within i32 after the clamp.
+    i64::from(y)
+        .saturating_add(moved)
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 /// `start + (end - start) * clock / round_ticks`: a tunable that moves
@@ -257,8 +335,10 @@ fn steer_fairy(rules: &Rules, fairy: &mut Position, steer: Steer) {
 
 /// By kind code, the lowest a thing can be and still neither touch the
 /// fairy nor have fallen past the bottom edge: for most of its fall,
-/// nothing but its height changes. A quick test that gives the same answers
-/// as the full one in [`fall_and_meet`] for everything higher up.
+/// nothing but its height changes. From it, [`Clearance::fall_of`] tells
+/// when a thing can first meet anything, and until then [`fall_and_meet`]
+/// leaves it alone.
+#[derive(Debug, Clone, Copy)]
 struct Clearance([i64; 3]);
 
 impl Clearance {
@@ -285,6 +365,29 @@ impl Clearance {
     fn is_clear(&self, kind: FallingKind, y: i32) -> bool {
         i64::from(y) <= self.0[kind.code() as usize]
     }
+
+    /// The fall of `thing`, at height `y` at the start of tick `now`: the
+    /// first tick after whose fall it is no longer clear.
+    fn fall_of(&self, thing: &Falling, y: i32, now: u32) -> Fall {
+        let lowest = self.0[thing.kind.code() as usize];
+        let speed = i64::from(thing.fall_speed);
+        let near_at = if !self.is_clear(thing.kind, height_after(y, thing.fall_speed, 1)) {
+            now
+        } else if speed <= 0 || lowest >= i64::from(i32::MAX) {
+            // Clear now, and never lower than this (or never past `lowest`).
+            u32::MAX
+        } else {
+            // Clear after the first fall, so `lowest >= y + speed`: the
+            // first n with y + n * speed > lowest is this, and its tick is
+            // now + n - 1.
+            let falls = (lowest - i64::from(y)) / speed;
+            u32::try_from(i64::from(now).saturating_add(falls)).unwrap_or(u32::MAX)
+        };
+        Fall {
+            since: now,
+            near_at,
+        }
+    }
 }
 
 /// Moves everything in the sky down by its falling speed; then notes what
@@ -297,23 +400,30 @@ fn fall_and_meet(
     places: &mut Places<'_>,
     board: &mut Board,
     fairy: Position,
-    clear: &Clearance,
     contacts: &mut Vec<Falling>,
     leaving: &mut Vec<usize>,
 ) -> usize {
     let rules = &board.rules;
+    let now = board.clock.tick;
     let fairy_half = rules.fairy_half_size();
     let in_sky = places.held;
-    let (slots, positions) = (&mut places.slots[..in_sky], &mut places.positions[..in_sky]);
-    for (row, (slot, position)) in slots.iter().zip(positions.iter_mut()).enumerate() {
-        // By reference: most things only fall a step and are never copied.
-        let Some(thing) = &slot.0 else {
-            unreachable!("the first `held` places hold things");
-        };
-        position.y = position.y.saturating_add(thing.fall_speed);
-        if clear.is_clear(thing.kind, position.y) {
+    let (slots, positions, falls) = (
+        &mut places.slots[..in_sky],
+        &mut places.positions[..in_sky],
+        &mut places.falls[..in_sky],
+    );
+    for (row, fall) in falls.iter_mut().enumerate() {
+        if now < fall.near_at {
+            // Still clear after this tick's fall: its height is brought up
+            // to date later.
             continue;
         }
+        let Some(thing) = &slots[row].0 else {
+            unreachable!("the first `held` places hold things");
+        };
+        let position = &mut positions[row];
+        position.y = height_after(position.y, thing.fall_speed, now + 1 - fall.since);
+        fall.since = now + 1;
         let half = thing.kind.half_size(rules);
         if fairy.boxes_overlap(fairy_half, *position, half) {
             contacts.push(*thing);
@@ -330,6 +440,7 @@ fn fall_and_meet(
         kept -= 1;
         slots.swap(row, kept);
         positions.swap(row, kept);
+        falls.swap(row, kept);
         slots[kept] = SkySlot(None);
     }
     leaving.clear();
@@ -699,6 +810,49 @@ mod tests {
             !round.outcome().completed,
             "an idle 2-second round fills no shelf"
         );
+    }
+
+    proptest::proptest! {
+        /// A height worked out at once is where the ticks one by one take it.
+        #[test]
+        fn a_height_after_many_ticks_is_that_of_one_tick_at_a_time(
+            y in proptest::prelude::any::<i32>(),
+            speed in proptest::prelude::any::<i32>(),
+            ticks in 0u32..2_000,
+        ) {
+            let mut step_by_step = y;
+            for _ in 0..ticks {
+                step_by_step = step_by_step.saturating_add(speed);
+            }
+            proptest::prop_assert_eq!(height_after(y, speed, ticks), step_by_step);
+        }
+
+        /// A thing is left alone exactly for the ticks after whose fall it
+        /// is still clear, whatever its height, speed and the clearance.
+        #[test]
+        fn a_thing_comes_near_on_the_first_tick_it_is_not_clear(
+            y in -20_000i32..20_000,
+            speed in -50i32..400,
+            lowest in -5_000i64..20_000,
+            kind_code in 0usize..3,
+            now in 0u32..1_000,
+        ) {
+            let kind = [FallingKind::Book, FallingKind::GoldenBook, FallingKind::Cloud][kind_code];
+            let mut limits = [0; 3];
+            limits[kind_code] = lowest;
+            let clear = Clearance(limits);
+            let thing = Falling { index: 0, kind, fall_speed: speed };
+            let fall = clear.fall_of(&thing, y, now);
+            proptest::prop_assert_eq!(fall.since, now);
+            // The first tick (from `now`, within 1,000) after whose fall it
+            // is not clear.
+            let first_not_clear = (now..now + 1_000)
+                .find(|&tick| !clear.is_clear(kind, height_after(y, speed, tick + 1 - now)));
+            match first_not_clear {
+                Some(tick) => proptest::prop_assert_eq!(fall.near_at, tick),
+                None => proptest::prop_assert!(fall.near_at >= now + 1_000),
+            }
+        }
     }
 
     #[test]
