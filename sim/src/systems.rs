@@ -1,7 +1,7 @@
 //! One tick of the round, as plain functions over the `World`, in this
 //! order:
 //!
-//! 1. [`steer_fairy`]: the fairy flies towards the player's steer.
+//! 1. [`fly_to`]: the fairy flies towards the player's steer.
 //! 2. [`fall_and_meet`]: everything in the sky falls; what then touches the
 //!    fairy is a contact, what fell past the bottom edge is missed.
 //! 3. [`catch`]: the fairy catches her contacts in spawn order (books go into
@@ -159,6 +159,7 @@ fn run_ticks_in_place(
     // The fairy flies along one line: steering moves her sideways only, so
     // what is clear of her stays the same tick after tick.
     let clear = Clearance::above(&board.rules, *position);
+    let mut aim = (steering.0, aim_of(&board.rules, steering.0));
     // The places are all spawned alike, so they share one table (none
     // before the first is spawned). Its columns are taken as slices once
     // for all the ticks of this borrow.
@@ -183,8 +184,11 @@ fn run_ticks_in_place(
         let Some(steer) = steer_for(clock.tick) else {
             break Stop::Done;
         };
+        if steer != aim.0 {
+            aim = (steer, aim_of(&board.rules, steer));
+        }
         steering.0 = steer;
-        steer_fairy(&board.rules, position, steer);
+        position.x = fly_to(&board.rules, position.x, aim.1);
         let in_sky = fall_and_meet(&mut places, board, *position, contacts, leaving);
         catch(board, basket, contacts);
         shelve_books(board, basket);
@@ -371,21 +375,27 @@ fn pace(rules: &Rules, clock: u32, start: i64, end: i64) -> i64 {
 /// towards the steered column, at most `fairy_speed`, never off the field.
 /// Shared with the scripted player, which plans with it.
 pub(crate) fn fly_toward(rules: &Rules, x: i32, steer: Steer) -> i32 {
+    fly_to(rules, x, aim_of(rules, steer))
+}
+
+/// The steered column, kept inside the field. Worked out once per change
+/// of steer by a tick: it divides, and most ticks keep the steer.
+fn aim_of(rules: &Rules, steer: Steer) -> i32 {
     let lowest = rules.fairy_half_width;
     let highest = rules
         .field_width
         .saturating_sub(rules.fairy_half_width)
         .max(lowest);
-    let target = steer.target_x(rules).clamp(lowest, highest);
-    let speed = rules.fairy_speed.max(0);
-    let step = (i64::from(target) - i64::from(x)).clamp(-i64::from(speed), i64::from(speed));
-    // |step| <= speed and the target is inside the field, so this fits.
-    (i64::from(x) + step) as i32
+    steer.target_x(rules).clamp(lowest, highest)
 }
 
-/// Flies the fairy one tick towards the player's steer.
-fn steer_fairy(rules: &Rules, fairy: &mut Position, steer: Steer) {
-    fairy.x = fly_toward(rules, fairy.x, steer);
+/// Where the fairy is one tick after being at `x`, flying to `aim` (from
+/// [`aim_of`]): at most `fairy_speed` closer.
+fn fly_to(rules: &Rules, x: i32, aim: i32) -> i32 {
+    let speed = rules.fairy_speed.max(0);
+    let step = (i64::from(aim) - i64::from(x)).clamp(-i64::from(speed), i64::from(speed));
+    // |step| <= speed and the aim is inside the field, so this fits.
+    (i64::from(x) + step) as i32
 }
 
 /// By kind code, the lowest a thing can be and still neither touch the
