@@ -10,6 +10,8 @@
 //! log and the outcome get past the token. Checks:
 //!
 //! - no step panics, whatever the body;
+//! - a body read straight as a request is the request read through a JSON
+//!   value first (the finish's shortcut changes nothing);
 //! - a request that parses survives its own JSON form;
 //! - a counted round is the claimed outcome, complete, replayed from the
 //!   seed the token names.
@@ -18,11 +20,22 @@
 
 use libfuzzer_sys::fuzz_target;
 use server::api::rounds::{check_before_replay, judge_replay, read_finish_body};
+use server::api::{read_json_object, read_json_object_as};
 use server::config::RoundPolicy;
 use sim::Rules;
 use sim::wire::FinishRoundRequest;
 
 fuzz_target!(|body: &[u8]| {
+    if let Some(straight) = read_json_object_as::<FinishRoundRequest>(body) {
+        let through_a_value = read_json_object(body)
+            .ok()
+            .and_then(|value| serde_json::from_value::<FinishRoundRequest>(value).ok());
+        assert_eq!(
+            Some(straight),
+            through_a_value,
+            "read straight or through a value, the same request"
+        );
+    }
     let key = dream_fairy_fuzz::token_key();
     let Ok((request, claims)) = read_finish_body(&key, dream_fairy_fuzz::round(), body) else {
         return;

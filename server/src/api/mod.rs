@@ -10,6 +10,7 @@ pub mod totals;
 
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sim::wire::RejectReason;
 
@@ -65,6 +66,20 @@ pub fn read_json_object(body: &[u8]) -> Result<Value, RejectReason> {
     Ok(value)
 }
 
+/// `body` read straight as `T`, when that surely gives what
+/// [`read_json_object`] and then `T` would; otherwise `None`, and the
+/// caller goes that way (which also tells what is wrong). Sure when the body
+/// holds no `[` at all, so no list (which `T`'s derive would read as a
+/// struct), and `T`, a wire type, reads it: a whole number written with a
+/// fraction (`3.0`) fails an integer field here, and an unknown or repeated
+/// field fails here too. It spares every finish building a `Value`.
+pub fn read_json_object_as<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    if body.contains(&b'[') {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +105,48 @@ mod tests {
         assert_eq!(value["b"], serde_json::json!(-2), "-2.0 is -2");
         assert!(value["c"].is_f64(), "1.5 stays a float");
         assert!(value["d"].is_f64(), "1e300 names no single integer");
+    }
+
+    #[test]
+    fn a_body_read_straight_is_read_as_through_a_value_or_not_at_all() {
+        use sim::wire::FinishRoundRequest;
+        let (input_log, outcome) = sim::bot::play_round(sim::Seed(3), &sim::Rules::CURRENT);
+        let request = FinishRoundRequest {
+            token: "token".into(),
+            input_log,
+            outcome,
+        };
+        let body = serde_json::to_string(&request).unwrap();
+        let score = format!("\"score\":{}", request.outcome.score);
+        let through_a_value = |body: &str| {
+            read_json_object(body.as_bytes())
+                .ok()
+                .and_then(|value| serde_json::from_value::<FinishRoundRequest>(value).ok())
+        };
+        assert_eq!(
+            read_json_object_as::<FinishRoundRequest>(body.as_bytes()),
+            Some(request.clone()),
+            "a plain body reads straight"
+        );
+        for (variant, straight, through) in [
+            (body.replace(&score, &format!("{score}.0")), false, true),
+            (body.replacen('{', r#"{"token":"other","#, 1), false, true),
+            (body.replacen('{', r#"{"extra":1,"#, 1), false, false),
+            (body.replace(&score, r#""score":[1]"#), false, false),
+            (
+                body.replace(r#""token":"token""#, r#""token":"tok[en""#),
+                false,
+                true,
+            ),
+            (format!("{body} trailing"), false, false),
+        ] {
+            let read = read_json_object_as::<FinishRoundRequest>(variant.as_bytes());
+            assert_eq!(read.is_some(), straight, "read straight: {variant}");
+            assert_eq!(
+                through_a_value(&variant).is_some(),
+                through,
+                "through a value: {variant}"
+            );
+        }
     }
 }
