@@ -443,8 +443,8 @@ impl Clearance {
             u32::MAX
         } else {
             // Clear after the first fall, so `lowest >= y + speed`: the
-            // first n with y + n * speed > lowest is this, and its tick is
-            // now + n - 1.
+            // first n with y + n * speed > lowest is `falls + 1`, and the
+            // n-th fall is that of tick `now + n - 1`.
             let falls = (lowest - i64::from(y)) / speed;
             u32::try_from(i64::from(now).saturating_add(falls)).unwrap_or(u32::MAX)
         };
