@@ -4,6 +4,7 @@
 //! production (tests and benchmarks shorten waits and lift caps explicitly).
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +38,13 @@ pub struct ServeConfig {
     /// one generated on first start and kept in `<data-dir>/secret.key`.
     #[arg(long, env = "DREAMFAIRY_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// Threads that answer requests: HTTP, token checks and replays (slow
+    /// work such as exports and posters runs on a pool of its own).
+    /// Default: one fewer than the cores, at least one, so that the ledger
+    /// (SQLite's writer thread, or a PostgreSQL on the same host) has a
+    /// core to itself.
+    #[arg(long, env = "DREAMFAIRY_WORKERS")]
+    pub workers: Option<NonZeroUsize>,
     // (Flattened groups: their flags are documented on their own types.)
     #[command(flatten)]
     pub rounds: RoundPolicy,
@@ -52,6 +60,14 @@ impl ServeConfig {
         Location::choose(self.database_url.as_ref(), &self.data_dir)
     }
 
+    /// How many threads answer requests (see [`Self::workers`]).
+    pub fn worker_threads(&self) -> usize {
+        self.workers.map_or_else(
+            || available_cores().saturating_sub(1).max(1),
+            NonZeroUsize::get,
+        )
+    }
+
     /// Production defaults with the given data and dist directories (for
     /// tests and embedding; the CLI gets the same defaults from clap).
     pub fn new(data_dir: impl Into<PathBuf>, dist: impl Into<PathBuf>) -> Self {
@@ -62,11 +78,17 @@ impl ServeConfig {
             dist: dist.into(),
             public_url: None,
             secret: None,
+            workers: None,
             rounds: RoundPolicy::default(),
             ledger: LedgerSettings::default(),
             admin: AdminSettings::default(),
         }
     }
+}
+
+/// The cores this process may use (1 if the system cannot tell).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
 /// Parses `--database-url` (for clap).
@@ -239,5 +261,19 @@ mod tests {
                 "--batch-window-us applies to either backend"
             );
         }
+    }
+
+    #[test]
+    fn one_core_is_left_to_the_ledger_unless_workers_are_chosen() {
+        let mut config = ServeConfig::new("data", "dist");
+        let cores = available_cores();
+        let default = config.worker_threads();
+        assert!(default >= 1, "at least one thread answers");
+        assert!(
+            default < cores || cores == 1,
+            "{default} workers on {cores} cores leave none to the ledger"
+        );
+        config.workers = NonZeroUsize::new(cores + 3);
+        assert_eq!(config.worker_threads(), cores + 3, "--workers wins");
     }
 }

@@ -348,8 +348,17 @@ fn main() -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(Cli::parse().command))
+    let command = Cli::parse().command;
+    let workers = match &command {
+        Command::Serve(config) => config.worker_threads(),
+        _ => server::config::available_cores(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(command))
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -521,7 +530,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     writeln!(stdout, "listening on http://{addr}")?;
     stdout.flush()?;
     drop(stdout);
-    tracing::info!(%addr, ledger = %config.ledger_location(), dist = %config.dist.display(), "serving");
+    tracing::info!(%addr, ledger = %config.ledger_location(), dist = %config.dist.display(), workers = config.worker_threads(), "serving");
     server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
