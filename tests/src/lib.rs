@@ -1,7 +1,8 @@
 //! Harnesses for the end-to-end tests: the real `server` binary as a child
 //! process ([`server_process`]), the real WASM build in headless Chromium
 //! ([`browser`]), the clients and checks of the crash tests ([`crash`]),
-//! and a signed-in admin console client ([`admin_session`]).
+//! a signed-in admin console client ([`admin_session`]), and the lean HTTP
+//! client of the load generators ([`load_client`]).
 //!
 //! The tests find what they drive through environment variables that
 //! `cargo xtask test` sets (`DREAMFAIRY_SERVER_BIN`, `DREAMFAIRY_DIST`,
@@ -11,6 +12,7 @@
 pub mod admin_session;
 pub mod browser;
 pub mod crash;
+pub mod load_client;
 pub mod server_process;
 
 use std::path::PathBuf;

@@ -31,6 +31,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
+use bytes::Bytes;
 use clap::Parser;
 use futures::StreamExt as _;
 use hdrhistogram::Histogram;
@@ -38,6 +39,7 @@ use server::store::DatabaseUrl;
 use server::store::postgres::ScratchDatabase;
 use sim::Rules;
 use sim::wire::{FinishRoundRequest, RoundStarted};
+use tests::load_client::{Answer, LoadClient};
 use tests::server_process::{ServerOptions, ServerProcess, process_cpu, server_binary};
 
 /// The real campaign's size.
@@ -458,33 +460,26 @@ fn servers_written(servers: &[ServerProcess]) -> Option<u64> {
     written.filter(|_| !servers.is_empty())
 }
 
-/// Posts a JSON `body`; the answer's body if it is a success.
+/// Posts a JSON `body` to `path`; the answer's body if it is a success.
 async fn post_json(
-    http: &reqwest::Client,
-    url: String,
-    idempotency_key: Option<String>,
+    client: &LoadClient,
+    path: &str,
+    idempotency_key: Option<&str>,
     body: Vec<u8>,
-) -> Result<Vec<u8>, String> {
-    let mut request = http
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body);
-    if let Some(key) = idempotency_key {
-        request = request.header("idempotency-key", key);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|err| format!("no answer: {err}"))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|err| format!("body: {err}"))?;
-    if status.is_success() {
-        Ok(body.to_vec())
+) -> Result<Bytes, String> {
+    success(client.post_json(path, idempotency_key, body).await?)
+}
+
+/// The body of `answer` if it is a success.
+fn success(answer: Answer) -> Result<Bytes, String> {
+    if answer.status.is_success() {
+        Ok(answer.body)
     } else {
-        Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
+        Err(format!(
+            "{}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        ))
     }
 }
 
@@ -549,19 +544,19 @@ async fn run(
             .map(|server| server.base_url().to_owned())
             .collect(),
     };
+    let mut clients = Vec::with_capacity(bases.len());
+    for base in &bases {
+        clients.push(LoadClient::new(base).await?);
+    }
     // Requests go to the servers in turn, as a round-robin proxy would.
-    let base = |request: usize| bases[request % bases.len()].clone();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
+    let client = |request: usize| clients[request % clients.len()].clone();
     let max_time = Duration::from_secs(args.max_phase_secs);
 
     let start_requests: Vec<_> = (0..args.rounds)
         .map(|request| {
-            let (http, url) = (http.clone(), format!("{}/api/rounds", base(request)));
+            let client = client(request);
             async move {
-                let body = post_json(&http, url, None, b"{}".to_vec()).await?;
+                let body = post_json(&client, "/api/rounds", None, b"{}".to_vec()).await?;
                 serde_json::from_slice::<RoundStarted>(&body).map_err(|err| err.to_string())
             }
         })
@@ -576,11 +571,12 @@ async fn run(
         .into_iter()
         .enumerate()
         .map(|(request, (round_id, body))| {
-            let (http, url) = (
-                http.clone(),
-                format!("{}/api/rounds/{round_id}/finish", base(request)),
-            );
-            async move { post_json(&http, url, Some(round_id), body).await.map(drop) }
+            let (client, path) = (client(request), format!("/api/rounds/{round_id}/finish"));
+            async move {
+                post_json(&client, &path, Some(&round_id), body)
+                    .await
+                    .map(drop)
+            }
         })
         .collect();
     let postmaster = ledger.postmaster().await;
@@ -605,31 +601,18 @@ async fn run(
 
     let totals_requests: Vec<_> = (0..args.totals_reads)
         .map(|request| {
-            let (http, url) = (http.clone(), format!("{}/api/totals", base(request)));
-            async move {
-                let response = http.get(url).send().await.map_err(|err| err.to_string())?;
-                let status = response.status();
-                response.bytes().await.map_err(|err| err.to_string())?;
-                if status.is_success() {
-                    Ok(())
-                } else {
-                    Err(status.to_string())
-                }
-            }
+            let client = client(request);
+            async move { success(client.get("/api/totals").await?).map(drop) }
         })
         .collect();
     let (totals, _) = drive(totals_requests, args.concurrency.min(8), max_time).await;
 
     let peak_rss_kib = servers.iter().filter_map(ServerProcess::peak_rss_kib).max();
     let mut metrics = ServerMetrics::default();
-    for base in &bases {
-        let text = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await?
-            .text()
-            .await?;
-        metrics = metrics.add(ServerMetrics::parse(&text));
+    for client in &clients {
+        let body = success(client.get("/metrics").await.map_err(anyhow::Error::msg)?)
+            .map_err(anyhow::Error::msg)?;
+        metrics = metrics.add(ServerMetrics::parse(&String::from_utf8_lossy(&body)));
     }
     for mut server in servers {
         let status = tokio::task::spawn_blocking(move || server.terminate()).await?;
