@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 
+use crate::systems::Steady;
 use crate::{InputLog, Outcome, Round, Rules, RulesError, Seed, Steer};
 
 /// Why an input log cannot be replayed. Every malformed log maps to one of
@@ -131,7 +132,10 @@ impl Replayer {
             if let Some(change) = changes.next_if(|change| change.tick == tick) {
                 steer = change.steer;
             }
-            steer
+            Steady {
+                steer,
+                until: changes.peek().map_or(u32::MAX, |change| change.tick),
+            }
         });
         match changes.next() {
             Some(change) => Err(ReplayError::TickPastEnd {

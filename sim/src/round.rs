@@ -13,7 +13,8 @@ use crate::components::{
     Tally,
 };
 use crate::hash::StateHasher;
-use crate::{InputLog, Rules, Seed, Steer, systems};
+use crate::systems::{self, Steady};
+use crate::{InputLog, Rules, Seed, Steer};
 
 /// The result of a round: what the client claims and the server checks.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -122,15 +123,19 @@ impl Round {
         }
         self.log.record(self.tick(), steer);
         let mut this_tick = Some(steer);
-        systems::run_ticks(&mut self.world, self.fairy, &mut self.tick, |_| {
-            this_tick.take()
+        systems::run_ticks(&mut self.world, self.fairy, &mut self.tick, |tick| {
+            this_tick.take().map(|steer| Steady {
+                steer,
+                until: tick.saturating_add(1),
+            })
         });
         self.refresh_view();
     }
 
     /// Plays the round to its end without recording it (replay already has
-    /// the log), each tick steered by `steer_for(tick)`.
-    pub(crate) fn play_out(&mut self, mut steer_for: impl FnMut(u32) -> Steer) {
+    /// the log), steered by `steer_for(tick)`, which tells how long its
+    /// steer holds; it is asked at least at every tick its steer may change.
+    pub(crate) fn play_out(&mut self, mut steer_for: impl FnMut(u32) -> Steady) {
         systems::run_ticks(&mut self.world, self.fairy, &mut self.tick, |tick| {
             Some(steer_for(tick))
         });

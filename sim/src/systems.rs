@@ -34,7 +34,9 @@
 //! of the sky is far above the fairy and the bottom edge, where a tick only
 //! moves a thing down ([`Clearance`]): a tick leaves such things alone
 //! until the first of them comes near, and their heights are worked out
-//! then or when the borrow ends.
+//! then or when the borrow ends. Ticks with nothing near at all, no drop or
+//! shelving due and a steer that holds ([`quiet_until`]) only fly the
+//! fairy: they are played at once (about a sixth of the scripted player's).
 
 use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::prelude::*;
@@ -99,6 +101,14 @@ pub(crate) fn clear_sky(world: &mut World, state: &mut TickState) {
     }
 }
 
+/// A steer for the tick about to be played, and the first tick it may no
+/// longer hold for: every tick before `until` is steered alike.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Steady {
+    pub steer: Steer,
+    pub until: u32,
+}
+
 /// Plays ticks of `world`, whose fairy is `fairy`, while the round is on
 /// and `steer_for` gives a steer for the tick about to be played (by its
 /// number).
@@ -106,7 +116,7 @@ pub(crate) fn run_ticks(
     world: &mut World,
     fairy: Entity,
     state: &mut TickState,
-    mut steer_for: impl FnMut(u32) -> Option<Steer>,
+    mut steer_for: impl FnMut(u32) -> Option<Steady>,
 ) {
     loop {
         match run_ticks_in_place(world, fairy, state, &mut steer_for) {
@@ -135,7 +145,7 @@ fn run_ticks_in_place(
     world: &mut World,
     fairy: Entity,
     state: &mut TickState,
-    steer_for: &mut impl FnMut(u32) -> Option<Steer>,
+    steer_for: &mut impl FnMut(u32) -> Option<Steady>,
 ) -> Stop {
     let TickState {
         queries,
@@ -181,14 +191,21 @@ fn run_ticks_in_place(
         if clock.status != RoundStatus::Playing {
             break Stop::Done;
         }
-        let Some(steer) = steer_for(clock.tick) else {
+        let Some(Steady { steer, until }) = steer_for(clock.tick) else {
             break Stop::Done;
         };
         if steer != aim.0 {
             aim = (steer, aim_of(&board.rules, steer));
         }
         steering.0 = steer;
-        position.x = fly_to(&board.rules, position.x, aim.1);
+        if let Some(end) = quiet_until(&places, board, basket, until) {
+            // Ticks `clock.tick..end` can only fly the fairy: played at once.
+            position.x = fly_to(&board.rules, position.x, aim.1, end - clock.tick);
+            board.clock.tick = end - 1;
+            advance_clock(board);
+            continue;
+        }
+        position.x = fly_to(&board.rules, position.x, aim.1, 1);
         let in_sky = fall_and_meet(&mut places, board, *position, contacts, leaving);
         catch(board, basket, contacts);
         shelve_books(board, basket);
@@ -375,7 +392,7 @@ fn pace(rules: &Rules, clock: u32, start: i64, end: i64) -> i64 {
 /// towards the steered column, at most `fairy_speed`, never off the field.
 /// Shared with the scripted player, which plans with it.
 pub(crate) fn fly_toward(rules: &Rules, x: i32, steer: Steer) -> i32 {
-    fly_to(rules, x, aim_of(rules, steer))
+    fly_to(rules, x, aim_of(rules, steer), 1)
 }
 
 /// The steered column, kept inside the field. Worked out once per change
@@ -389,12 +406,13 @@ fn aim_of(rules: &Rules, steer: Steer) -> i32 {
     steer.target_x(rules).clamp(lowest, highest)
 }
 
-/// Where the fairy is one tick after being at `x`, flying to `aim` (from
-/// [`aim_of`]): at most `fairy_speed` closer.
-fn fly_to(rules: &Rules, x: i32, aim: i32) -> i32 {
-    let speed = rules.fairy_speed.max(0);
-    let step = (i64::from(aim) - i64::from(x)).clamp(-i64::from(speed), i64::from(speed));
-    // |step| <= speed and the aim is inside the field, so this fits.
+/// Where the fairy is `ticks` ticks after being at `x`, flying to `aim`
+/// (from [`aim_of`]): at most `fairy_speed` closer each tick, so exactly
+/// what that many single ticks give.
+fn fly_to(rules: &Rules, x: i32, aim: i32, ticks: u32) -> i32 {
+    let reach = i64::from(rules.fairy_speed.max(0)) * i64::from(ticks);
+    let step = (i64::from(aim) - i64::from(x)).clamp(-reach, reach);
+    // The fairy ends between `x` and the aim, both in i32.
     (i64::from(x) + step) as i32
 }
 
@@ -453,6 +471,27 @@ impl Clearance {
             near_at,
         }
     }
+}
+
+/// The end of the quiet ticks from now on, if more than this one: ticks in
+/// which nothing is near the fairy or the bottom edge (so nothing meets
+/// anything, and the far things' heights are worked out later anyway), no
+/// drop or shelving is due, the round goes on, and the steer holds (until
+/// `until`). On such a tick only the fairy flies and the clock moves.
+#[inline(always)] // Once a tick, from one place.
+fn quiet_until(places: &Places<'_>, board: &Board, basket: &Basket, until: u32) -> Option<u32> {
+    let now = board.clock.tick;
+    if places.near > 0 {
+        return None;
+    }
+    let mut end = until
+        .min(places.next_near)
+        .min(board.sky.next_drop_tick)
+        .min(board.rules.round_ticks);
+    if basket.books > 0 {
+        end = end.min(basket.shelve_tick);
+    }
+    (end > now.saturating_add(1)).then_some(end)
 }
 
 /// Moves everything in the sky down by its falling speed; then notes what
@@ -873,6 +912,26 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A flight worked out at once ends where the ticks one by one take
+        /// the fairy (quiet ticks are played that way).
+        #[test]
+        fn a_flight_of_many_ticks_is_that_of_one_tick_at_a_time(
+            x in -100_000i32..100_000,
+            aim in -100_000i32..100_000,
+            speed in 0i32..5_000,
+            ticks in 0u32..2_000,
+        ) {
+            let rules = Rules {
+                fairy_speed: speed,
+                ..Rules::default()
+            };
+            let mut step_by_step = x;
+            for _ in 0..ticks {
+                step_by_step = fly_to(&rules, step_by_step, aim, 1);
+            }
+            proptest::prop_assert_eq!(fly_to(&rules, x, aim, ticks), step_by_step);
+        }
+
         /// A height worked out at once is where the ticks one by one take it.
         #[test]
         fn a_height_after_many_ticks_is_that_of_one_tick_at_a_time(
