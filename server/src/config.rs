@@ -40,9 +40,9 @@ pub struct ServeConfig {
     pub secret: Option<String>,
     /// Threads that answer requests: HTTP, token checks and replays (slow
     /// work such as exports and posters runs on a pool of its own).
-    /// Default: one fewer than the cores, at least one, so that the ledger
-    /// (SQLite's writer thread, or a PostgreSQL on the same host) has a
-    /// core to itself.
+    /// Default: on SQLite one fewer than the cores, at least one, so that
+    /// the ledger's writer thread has a core to itself; on PostgreSQL as
+    /// many as the cores (the writer is a task on these threads).
     #[arg(long, env = "DREAMFAIRY_WORKERS")]
     pub workers: Option<NonZeroUsize>,
     // (Flattened groups: their flags are documented on their own types.)
@@ -62,10 +62,12 @@ impl ServeConfig {
 
     /// How many threads answer requests (see [`Self::workers`]).
     pub fn worker_threads(&self) -> usize {
-        self.workers.map_or_else(
-            || available_cores().saturating_sub(1).max(1),
-            NonZeroUsize::get,
-        )
+        let cores = available_cores();
+        let default = match self.ledger_location() {
+            Location::Sqlite { .. } => cores.saturating_sub(1).max(1),
+            Location::Postgres { .. } => cores,
+        };
+        self.workers.map_or(default, NonZeroUsize::get)
     }
 
     /// Production defaults with the given data and dist directories (for
@@ -264,14 +266,23 @@ mod tests {
     }
 
     #[test]
-    fn one_core_is_left_to_the_ledger_unless_workers_are_chosen() {
+    fn sqlite_s_writer_thread_keeps_a_core_unless_workers_are_chosen() {
         let mut config = ServeConfig::new("data", "dist");
         let cores = available_cores();
-        let default = config.worker_threads();
-        assert!(default >= 1, "at least one thread answers");
+        let on_sqlite = config.worker_threads();
+        assert!(on_sqlite >= 1, "at least one thread answers");
         assert!(
-            default < cores || cores == 1,
-            "{default} workers on {cores} cores leave none to the ledger"
+            on_sqlite < cores || cores == 1,
+            "{on_sqlite} workers on {cores} cores leave none to SQLite's writer"
+        );
+        let Location::Postgres { url } = ledgers().1 else {
+            unreachable!("the second is PostgreSQL's")
+        };
+        config.database_url = Some(url);
+        assert_eq!(
+            config.worker_threads(),
+            cores,
+            "PostgreSQL's writer is a task on the workers: every core"
         );
         config.workers = NonZeroUsize::new(cores + 3);
         assert_eq!(config.worker_threads(), cores + 3, "--workers wins");
