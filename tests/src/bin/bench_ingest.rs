@@ -22,9 +22,9 @@
 //!    servers and, when PostgreSQL runs on this machine, in every process of
 //!    its cluster (utime + stime from `/proc`, exited children included).
 //!
-//! Then it prints one table per run, with the targets of issue 4 beside the
-//! figures, and a summary line per ledger size (medians over the repeats)
-//! in the form of the README's table.
+//! Then it prints one table per run, with the targets of issues 4 and 13
+//! beside the figures, and a summary line per ledger size (medians over the
+//! repeats) in the form of the README's table.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -739,6 +739,16 @@ fn print_run(run: &Run) {
         verdict(run.finishes.per_second() >= 5_000.0 && run.finishes.failed == 0),
         verdict(run.finishes.quantile_ms(0.99) < 50.0),
         verdict(run.totals.quantile_ms(0.99) < 5.0),
+    );
+    println!(
+        "  issue 13's targets: >= 10000 verified/s with p99 <= 20 ms {}; server CPU <= 100 us per finish {}",
+        verdict(
+            run.finishes.per_second() >= 10_000.0
+                && run.finishes.quantile_ms(0.99) <= 20.0
+                && run.finishes.failed == 0
+        ),
+        run.per_finish_us(run.server_cpu)
+            .map_or("n/a", |us| verdict(us <= 100.0)),
     );
 }
 
