@@ -610,7 +610,10 @@ async fn run(
     let peak_rss_kib = servers.iter().filter_map(ServerProcess::peak_rss_kib).max();
     let mut metrics = ServerMetrics::default();
     for client in &clients {
-        let body = success(client.get("/metrics").await.map_err(anyhow::Error::msg)?)
+        let body = client
+            .get("/metrics")
+            .await
+            .and_then(success)
             .map_err(anyhow::Error::msg)?;
         metrics = metrics.add(ServerMetrics::parse(&String::from_utf8_lossy(&body)));
     }
